@@ -1,0 +1,1 @@
+//! Image fingerprints (pure): decoding, perceptual hashes, distances and the match index.

@@ -1,0 +1,1 @@
+//! Licence contracts (pure): evaluating an intended use and composing attribution text.
