@@ -313,8 +313,12 @@ func main() {
 		man.add("ok", "receipt", fmt.Sprintf("good/receipt-%d.json", i))
 	}
 	// A receipt against an older checkpoint is still valid.
-	writeJSON(filepath.Join(*out, "good", "receipt-5-at-old.json"), l.receipt(5, *old))
-	man.add("ok", "receipt", "good/receipt-5-at-old.json")
+	atOld := int64(5)
+	if atOld >= *old {
+		atOld = *old - 1
+	}
+	writeJSON(filepath.Join(*out, "good", "receipt-at-old.json"), l.receipt(atOld, *old))
+	man.add("ok", "receipt", "good/receipt-at-old.json")
 	for _, m := range []int64{*old, N} {
 		p := filepath.Join("good", fmt.Sprintf("checkpoint-%d.txt", m))
 		writeFile(filepath.Join(*out, p), l.checkpoint(m))
@@ -363,7 +367,7 @@ func main() {
 		return c
 	})})
 	bad("bad-header", receipt{base.Entry, strings.Replace(base.Proof, "tlog-proof@v1", "tlog-proof@v2", 1)})
-	bad("other-entry", receipt{string(l.entries[mid+1]), base.Proof})
+	bad("other-entry", receipt{string(l.entries[(mid+1)%N]), base.Proof})
 	bad("entry-body-edited", receipt{strings.Replace(base.Entry, `"seq":`, `"seq": `, 1), base.Proof})
 	bad("entry-actor-signed-only", receipt{string(entryNote(*origin, int(mid), actorSigner)), base.Proof})
 	{
@@ -444,11 +448,16 @@ func main() {
 		man.add("fail", "tiles", rel)
 	}
 	tileFile := func(dir string, t tlog.Tile) string { return filepath.Join(dir, c2spPath(t)) }
+	// The first level-0 tile / entry bundle: full unless the log is smaller.
+	w0 := 256
+	if N < 256 {
+		w0 = int(N)
+	}
 	lastW := func(level int) int {
 		w := (N >> (8 * level)) % 256
 		return int(w)
 	}
-	badTiles("level0-hash-flipped", func(d string) { flipByte(tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: 256}), 40) })
+	badTiles("level0-hash-flipped", func(d string) { flipByte(tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: w0}), 40) })
 	if lastW(0) > 0 {
 		badTiles("level0-partial-flipped", func(d string) {
 			flipByte(tileFile(d, tlog.Tile{H: 8, L: 0, N: N / 256, W: lastW(0)}), -1)
@@ -459,12 +468,16 @@ func main() {
 			check(os.WriteFile(p, b[:len(b)-32], 0o644))
 		})
 	}
-	if N >= 256 && lastW(1) > 0 {
-		badTiles("level1-hash-flipped", func(d string) {
-			flipByte(tileFile(d, tlog.Tile{H: 8, L: 1, N: 0, W: lastW(1)}), 0)
-		})
+	if N >= 256 {
+		// The rightmost level-1 tile (partial unless N>>8 is a multiple of 256).
+		n1 := N >> 8
+		t1 := tlog.Tile{H: 8, L: 1, N: n1 / 256, W: lastW(1)}
+		if t1.W == 0 {
+			t1 = tlog.Tile{H: 8, L: 1, N: n1/256 - 1, W: 256}
+		}
+		badTiles("level1-hash-flipped", func(d string) { flipByte(tileFile(d, t1), 0) })
 	}
-	badTiles("level0-tile-missing", func(d string) { check(os.Remove(tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: 256}))) })
+	badTiles("level0-tile-missing", func(d string) { check(os.Remove(tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: w0}))) })
 	badTiles("checkpoint-impostor", func(d string) {
 		forged, err := note.Sign(&note.Note{Text: cpText}, impostor)
 		check(err)
@@ -472,7 +485,7 @@ func main() {
 	})
 	badTiles("entry-byte-flipped", func(d string) {
 		// Flip a byte inside the first entry's JSON body of bundle 0.
-		p := tileFile(d, tlog.Tile{H: 8, L: -1, N: 0, W: 256})
+		p := tileFile(d, tlog.Tile{H: 8, L: -1, N: 0, W: w0})
 		b, _ := os.ReadFile(p)
 		i := bytes.Index(b, []byte(`"seq":0`))
 		b[i+6] = '9'
@@ -484,7 +497,7 @@ func main() {
 		// a check of tile 0/000 against its parent (or against the root
 		// recomputed from the entries) notices.
 		forged := entryNote(*origin, 2_000_000, logSigner)
-		p := tileFile(d, tlog.Tile{H: 8, L: -1, N: 0, W: 256})
+		p := tileFile(d, tlog.Tile{H: 8, L: -1, N: 0, W: w0})
 		b, _ := os.ReadFile(p)
 		e1 := l.entries[1]
 		off := 2 + len(l.entries[0])
@@ -494,7 +507,7 @@ func main() {
 		nb = append(nb, forged...)
 		nb = append(nb, b[off+2+len(e1):]...)
 		check(os.WriteFile(p, nb, 0o644))
-		tp := tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: 256})
+		tp := tileFile(d, tlog.Tile{H: 8, L: 0, N: 0, W: w0})
 		tb, _ := os.ReadFile(tp)
 		h := tlog.RecordHash(forged)
 		copy(tb[32:64], h[:])
@@ -514,11 +527,11 @@ func main() {
 	})
 	{
 		// A log whose tiles and checkpoint are all consistent, but one of whose
-		// entries carries no log signature.
+		// entries (index 7, or 7 mod n) carries no log signature.
 		rel := filepath.Join("bad-tiles", "entry-not-log-signed", "log")
 		u := &ledger{origin: *origin, signer: logSigner}
 		for i := 0; i < 300 && i < int(N); i++ {
-			if i == 7 {
+			if int64(i) == 7%N {
 				u.append(entryNote(*origin, i, actorSigner))
 			} else {
 				u.append(l.entries[i])
