@@ -3,6 +3,13 @@
 //!
 //! The map of the modules and the rules that keep them apart are in `docs/ARCHITECTURE.md`.
 
+pub mod accounts;
+pub mod api;
+pub mod cli;
+pub mod config;
 pub mod fingerprint;
 pub mod ledger;
 pub mod licenses;
+pub mod metrics;
+pub mod service;
+pub mod store;

@@ -1,0 +1,128 @@
+//! `ApiError`: every failure the HTTP layer answers, as a status and a JSON body
+//! `{"error": "stable_snake_case_code", "message": "what was wrong, for a person"}`.
+//!
+//! Policy: a client's mistake is a 4xx naming the mistake; a server fault is a 5xx whose cause
+//! is logged and whose message is generic, so internals never leak to callers.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::ledger::LedgerError;
+use crate::service::ServiceError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server failed to answer; the cause is in its log",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ErrorBody {
+            error: self.code,
+            message: &self.message,
+        })
+    }
+}
+
+impl From<LedgerError> for ApiError {
+    fn from(err: LedgerError) -> Self {
+        use LedgerError::*;
+        let message = err.to_string();
+        match err {
+            EntryTooLarge { .. } => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "entry_too_large", message)
+            }
+            MalformedEntry(_) => Self::bad_request("malformed_entry", message),
+            MalformedCheckpoint(_) => Self::bad_request("malformed_checkpoint", message),
+            MalformedProof(_) => Self::bad_request("malformed_proof", message),
+            MalformedKey(_) => Self::bad_request("malformed_key", message),
+            InvalidTilePath(_) => Self::new(StatusCode::NOT_FOUND, "invalid_tile_path", message),
+            IndexBeyondTree { .. } => Self::bad_request("index_beyond_tree", message),
+            SizeBeyondTree { .. } => Self::bad_request("tree_size_beyond_log", message),
+            SizesOutOfOrder { .. } => Self::bad_request("sizes_out_of_order", message),
+            BadSignature(_) => Self::bad_request("bad_signature", message),
+            InvalidProof => Self::bad_request("invalid_proof", message),
+            ReceiptCheckFailed { .. } => Self::bad_request("receipt_check_failed", message),
+            Storage(_) => Self::internal(&message),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        let message = err.to_string();
+        match err {
+            ServiceError::Ledger(e) => e.into(),
+            ServiceError::Store(StoreError::Conflict(m)) => {
+                Self::new(StatusCode::CONFLICT, "conflict", m)
+            }
+            ServiceError::Store(e) => Self::internal(&e),
+            ServiceError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::NoCheckpointAt(_) => Self::bad_request("no_checkpoint_at_size", message),
+            ServiceError::MissingToken => {
+                Self::new(StatusCode::UNAUTHORIZED, "missing_token", message)
+            }
+            ServiceError::InvalidToken => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_token", message)
+            }
+            ServiceError::WrongRole { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "wrong_role", message)
+            }
+            ServiceError::SequencerStopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the log is not accepting entries: the service is stopping",
+            ),
+            ServiceError::Task(_) => Self::internal(&message),
+        }
+    }
+}
+
+/// Turns actix's extractor failures (bad query string, path segment or JSON body) into our JSON
+/// errors instead of its plain-text defaults.
+pub fn extractor_error(code: &'static str, err: impl std::fmt::Display) -> actix_web::Error {
+    ApiError::bad_request(code, err.to_string()).into()
+}

@@ -1,0 +1,101 @@
+//! The HTTP layer: one `configure` used by `serve` and by the tests, thin handlers (parse, call
+//! the service, respond), the wire DTOs, and `ApiError`.
+
+mod error;
+mod log;
+mod system;
+
+pub use error::ApiError;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, HttpRequest};
+
+use crate::metrics::{RequestLabels, RouteLabels};
+use crate::service::Service;
+
+/// The OpenAPI description of every endpoint; served as is and compared with the routes by the
+/// contract tests.
+pub const OPENAPI_JSON: &str = include_str!("../../contracts/openapi.json");
+
+/// Largest JSON request body accepted.
+const JSON_LIMIT: usize = 256 * 1024;
+
+/// Registers every route, the extractor error handlers and the metrics middleware.
+pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::from(service))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| error::extractor_error("invalid_query", e)),
+            )
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|e, _| error::extractor_error("invalid_path", e)),
+            )
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(JSON_LIMIT)
+                    .error_handler(|e, _| error::extractor_error("invalid_json", e)),
+            )
+            .service(
+                web::scope("")
+                    .wrap(from_fn(record_metrics))
+                    .configure(system::routes)
+                    .configure(log::routes)
+                    .default_service(web::to(not_found)),
+            );
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such endpoint: {} {}", req.method(), req.path()),
+    ))
+}
+
+async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let service = req.app_data::<web::Data<Service>>().cloned();
+    let response = next.call(req).await?;
+    if let Some(service) = service {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let metrics = service.metrics();
+        metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                method,
+                route: route.clone(),
+                status: response.status().as_u16(),
+            })
+            .inc();
+        metrics
+            .request_seconds
+            .get_or_create(&RouteLabels { route })
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+/// The bearer token of the `Authorization` header, if any.
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+}

@@ -1,0 +1,214 @@
+//! Ed25519 keys in the C2SP signed-note text formats.
+//!
+//! The signing key is kept as Go's `note` private-key text
+//! (`PRIVATE+KEY+<name>+<key id>+base64(0x01 || seed)`), the verifier key as the standard
+//! `<name>+<key id>+base64(0x01 || public key)`, so both can be used with other signed-note
+//! tools unchanged.
+
+use base64::prelude::{Engine, BASE64_STANDARD};
+use ed25519_dalek::{Signer as _, SigningKey};
+use signed_note::{Note, StandardVerifier, VerifierList};
+
+use super::LedgerError;
+
+const ALG_ED25519: u8 = 0x01;
+
+/// The log's signing key. Its name is the log's origin.
+#[derive(Clone)]
+pub struct LogKey {
+    name: String,
+    key_id: u32,
+    signing_key: SigningKey,
+}
+
+impl std::fmt::Debug for LogKey {
+    // Never print the secret, even in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogKey")
+            .field("name", &self.name)
+            .field("key_id", &format_args!("{:08x}", self.key_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate(name: &str) -> Result<Self, LedgerError> {
+        let (private_text, _) = signed_note::generate_key(&mut rand::rngs::OsRng, name);
+        Self::from_private_text(&private_text)
+    }
+
+    /// Parses the private-key text, checking that its key ID matches its key.
+    pub fn from_private_text(text: &str) -> Result<Self, LedgerError> {
+        let text = text.trim();
+        // StandardSigner checks the format, the name and the key ID for us.
+        signed_note::StandardSigner::new(text)
+            .map_err(|e| LedgerError::MalformedKey(e.to_string()))?;
+        let mut fields = text.splitn(5, '+');
+        let (_, _, name, id_hex, key_b64) = (
+            fields.next(),
+            fields.next(),
+            fields.next().unwrap_or_default(),
+            fields.next().unwrap_or_default(),
+            fields.next().unwrap_or_default(),
+        );
+        let key = BASE64_STANDARD
+            .decode(key_b64)
+            .map_err(|e| LedgerError::MalformedKey(e.to_string()))?;
+        let seed: [u8; 32] = key
+            .get(1..)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| LedgerError::MalformedKey("the seed is not 32 bytes".into()))?;
+        let key_id = u32::from_str_radix(id_hex, 16)
+            .map_err(|e| LedgerError::MalformedKey(e.to_string()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            key_id,
+            signing_key: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    pub fn to_private_text(&self) -> String {
+        let mut key = vec![ALG_ED25519];
+        key.extend_from_slice(&self.signing_key.to_bytes());
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            BASE64_STANDARD.encode(key)
+        )
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn verifier(&self) -> LogVerifier {
+        let text =
+            signed_note::new_ed25519_verifier_key(&self.name, &self.signing_key.verifying_key());
+        LogVerifier::from_text(&text).expect("a verifier key we just encoded parses")
+    }
+
+    /// Signs `text` as a signed note, adding `extra` signatures (for example an actor's) after
+    /// the log's own.
+    pub fn sign_note(
+        &self,
+        text: &[u8],
+        extra: &[signed_note::Signature],
+    ) -> Result<Vec<u8>, LedgerError> {
+        let mut note =
+            Note::new(text, &[]).map_err(|e| LedgerError::MalformedEntry(e.to_string()))?;
+        note.add_sigs(&[self])
+            .map_err(|e| LedgerError::MalformedEntry(e.to_string()))?;
+        let mut bytes = note.to_bytes();
+        for sig in extra {
+            bytes.extend_from_slice(&sig.to_bytes());
+        }
+        Ok(bytes)
+    }
+}
+
+impl signed_note::Signer for LogKey {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, ed25519_dalek::SignatureError> {
+        Ok(self.signing_key.sign(msg).to_bytes().to_vec())
+    }
+}
+
+/// A verifier key: checks the signatures of one signer on signed notes.
+#[derive(Clone)]
+pub struct LogVerifier {
+    text: String,
+    name: String,
+    verifier: StandardVerifier,
+}
+
+impl std::fmt::Debug for LogVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl LogVerifier {
+    /// Parses the standard verifier-key text `name+keyid+base64(0x01 || key)`.
+    pub fn from_text(text: &str) -> Result<Self, LedgerError> {
+        let text = text.trim();
+        let verifier = StandardVerifier::new(text)
+            .map_err(|e| LedgerError::MalformedKey(format!("verifier key: {e}")))?;
+        let name = text.split('+').next().unwrap_or_default().to_owned();
+        Ok(Self {
+            text: text.to_owned(),
+            name,
+            verifier,
+        })
+    }
+
+    /// The key as its standard text.
+    pub fn as_text(&self) -> &str {
+        &self.text
+    }
+
+    /// The signer's name; for the log's key, the log's origin.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Opens a signed note, requiring a valid signature by this key. Signatures by other keys
+    /// are returned unverified, as the signed-note specification says.
+    pub fn open(&self, note_bytes: &[u8]) -> Result<Note, LedgerError> {
+        let note = Note::from_bytes(note_bytes)
+            .map_err(|e| LedgerError::BadSignature(format!("malformed signed note: {e}")))?;
+        let known = VerifierList::new(vec![Box::new(self.verifier.clone())]);
+        note.verify(&known).map_err(|e| match e {
+            signed_note::NoteError::UnverifiedNote => {
+                LedgerError::BadSignature(format!("the note carries no signature by {}", self.name))
+            }
+            other => LedgerError::BadSignature(other.to_string()),
+        })?;
+        Ok(note)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_text_round_trips_and_keeps_the_key_id() {
+        let key = LogKey::generate("example.org/log").unwrap();
+        let again = LogKey::from_private_text(&key.to_private_text()).unwrap();
+        assert_eq!(again.verifier().as_text(), key.verifier().as_text());
+        assert!(key.verifier().as_text().starts_with("example.org/log+"));
+    }
+
+    #[test]
+    fn a_note_signed_by_the_key_opens_and_a_changed_byte_does_not() {
+        let key = LogKey::generate("example.org/log").unwrap();
+        let signed = key.sign_note(b"hello\nworld\n", &[]).unwrap();
+        key.verifier().open(&signed).unwrap();
+        let mut tampered = signed.clone();
+        tampered[1] ^= 0x01;
+        assert!(key.verifier().open(&tampered).is_err());
+    }
+
+    #[test]
+    fn a_note_signed_by_another_key_is_rejected() {
+        let ours = LogKey::generate("example.org/log").unwrap();
+        let theirs = LogKey::generate("example.org/log").unwrap();
+        let signed = theirs.sign_note(b"hello\n", &[]).unwrap();
+        assert!(ours.verifier().open(&signed).is_err());
+    }
+
+    #[test]
+    fn malformed_keys_are_refused() {
+        assert!(LogKey::from_private_text("PRIVATE+KEY+x+00000000+AAAA").is_err());
+        assert!(LogVerifier::from_text("not a key").is_err());
+    }
+}

@@ -1,0 +1,477 @@
+//! The use cases: append to the log, read it, prove it, authenticate callers.
+//!
+//! The service owns the transaction boundaries and the sequencer. Callers (the HTTP layer, the
+//! CLI) never touch the store directly.
+//!
+//! Appends go through a group-commit sequencer: requests queue their signed entries, one task
+//! takes everything queued, integrates it in a single transaction that also stores one signed
+//! checkpoint, commits, and only then answers every request of the round. The next round starts
+//! as soon as the previous one has committed, so a lone request waits one short round and a
+//! thousand concurrent ones share one.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::accounts::{token_hash, Role};
+use crate::ledger::{
+    self, EntryBody, EntryKind, EntryNote, Hash, InclusionProof, LedgerError, LogKey, LogVerifier,
+    PendingEntry, Receipt, TileRequest, TreeHead,
+};
+use crate::metrics::Metrics;
+use crate::store::{Account, NewAccount, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Ledger(#[from] LedgerError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("no checkpoint was signed at tree size {0}")]
+    NoCheckpointAt(u64),
+    #[error("a bearer token is required")]
+    MissingToken,
+    #[error("the bearer token is not valid")]
+    InvalidToken,
+    #[error("this needs the {needed} role; the account is a {actual}")]
+    WrongRole {
+        needed: &'static str,
+        actual: &'static str,
+    },
+    #[error("the sequencer has stopped")]
+    SequencerStopped,
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+struct AppendJob {
+    entry: PendingEntry,
+    reply: oneshot::Sender<Result<Sequenced, String>>,
+}
+
+/// An entry's place in the log, known once its round has committed.
+#[derive(Debug, Clone)]
+struct Sequenced {
+    index: u64,
+    audit_path: Vec<Hash>,
+    checkpoint_note: Arc<String>,
+}
+
+/// The result of an append: the index and a receipt that verifies offline.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub index: u64,
+    pub receipt: Receipt,
+}
+
+/// An inclusion proof and the checkpoint it was made against.
+#[derive(Debug, Clone)]
+pub struct InclusionAnswer {
+    pub index: u64,
+    pub tree_size: u64,
+    pub leaf_hash: Hash,
+    pub audit_path: Vec<Hash>,
+    pub checkpoint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsistencyAnswer {
+    pub old_size: u64,
+    pub new_size: u64,
+    pub proof: Vec<Hash>,
+    pub old_checkpoint: String,
+    pub checkpoint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EntryAnswer {
+    pub index: u64,
+    pub leaf_hash: Hash,
+    pub entry: String,
+}
+
+pub struct Service {
+    store: Store,
+    key: Arc<LogKey>,
+    verifier: LogVerifier,
+    sequencer: mpsc::Sender<AppendJob>,
+    metrics: Arc<Metrics>,
+}
+
+impl Service {
+    /// Binds the store to the key and starts the sequencer. Must run inside a Tokio runtime.
+    pub fn start(
+        store: Store,
+        key: LogKey,
+        max_batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>, ServiceError> {
+        store.init_log(&key)?;
+        let (head, _) = store.read(|rows| Ok::<_, ServiceError>(rows.head()?))?;
+        metrics.log_size.set(head.size);
+        let key = Arc::new(key);
+        let (sender, receiver) = mpsc::channel(max_batch.saturating_mul(4).max(1024));
+        tokio::spawn(run_sequencer(
+            store.clone(),
+            key.clone(),
+            receiver,
+            max_batch,
+            metrics.clone(),
+        ));
+        Ok(Arc::new(Service {
+            verifier: key.verifier(),
+            store,
+            key,
+            sequencer: sender,
+            metrics,
+        }))
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn verifier(&self) -> &LogVerifier {
+        &self.verifier
+    }
+
+    pub fn origin(&self) -> &str {
+        self.key.name()
+    }
+
+    /// Runs blocking store work off the async workers.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))?
+    }
+
+    pub async fn health(&self) -> Result<(), ServiceError> {
+        self.blocking(|store| Ok(store.ping()?)).await
+    }
+
+    /// Signs an entry of `kind` with `data`, sequences it, and answers once it is durable.
+    pub async fn append(&self, kind: EntryKind, data: Value) -> Result<Appended, ServiceError> {
+        let body = EntryBody {
+            kind,
+            issued_at: now_rfc3339(),
+            data,
+        };
+        let note = EntryNote::sign(&self.key, body, &[])?;
+        let entry_text = String::from_utf8(note.bytes.clone()).expect("signed notes are UTF-8");
+        let (reply, answer) = oneshot::channel();
+        self.sequencer
+            .send(AppendJob {
+                entry: PendingEntry {
+                    kind,
+                    bytes: note.bytes,
+                },
+                reply,
+            })
+            .await
+            .map_err(|_| ServiceError::SequencerStopped)?;
+        let sequenced = answer
+            .await
+            .map_err(|_| ServiceError::SequencerStopped)?
+            .map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
+        let proof = InclusionProof {
+            index: sequenced.index,
+            path: sequenced.audit_path,
+            extra: None,
+            checkpoint_note: sequenced.checkpoint_note.as_ref().clone(),
+        };
+        Ok(Appended {
+            index: sequenced.index,
+            receipt: Receipt {
+                entry: entry_text,
+                proof: proof.to_text(),
+            },
+        })
+    }
+
+    /// Appends an operator's free-text note.
+    pub async fn append_operator_note(
+        &self,
+        account: &Account,
+        text: String,
+    ) -> Result<Appended, ServiceError> {
+        require_role(account, Role::Operator)?;
+        self.append(
+            EntryKind::OperatorNote,
+            serde_json::json!({ "text": text, "operator": account.name }),
+        )
+        .await
+    }
+
+    pub async fn authenticate(&self, token: Option<String>) -> Result<Account, ServiceError> {
+        let token = token.ok_or(ServiceError::MissingToken)?;
+        self.blocking(move |store| {
+            store
+                .account_by_token_hash(&token_hash(&token))?
+                .ok_or(ServiceError::InvalidToken)
+        })
+        .await
+    }
+
+    pub fn create_account(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> Result<(Account, String), ServiceError> {
+        create_account(&self.store, name, role)
+    }
+
+    /// The latest signed checkpoint.
+    pub async fn checkpoint(&self) -> Result<(TreeHead, String), ServiceError> {
+        self.blocking(|store| store.read(|rows| Ok(rows.head()?)))
+            .await
+    }
+
+    /// Checkpoint sizes and signing times, newest first.
+    pub async fn checkpoint_history(&self, limit: i64) -> Result<Vec<(u64, i64)>, ServiceError> {
+        self.blocking(move |store| store.read(|rows| Ok(rows.checkpoint_history(limit)?)))
+            .await
+    }
+
+    /// A tile's bytes, if the current tree covers it.
+    pub async fn tile(&self, request: TileRequest) -> Result<Vec<u8>, ServiceError> {
+        self.blocking(move |store| {
+            store.read(|rows| {
+                let (head, _) = rows.head()?;
+                if !request.exists_in(head.size) {
+                    return Err(ServiceError::NotFound("tile".into()));
+                }
+                Ok(match request.entry_range() {
+                    Some(range) => ledger::entry_bundle(&rows.entries(range)?),
+                    None => request.read_hashes(&rows.hashes())?,
+                })
+            })
+        })
+        .await
+    }
+
+    pub async fn entry(&self, index: u64) -> Result<EntryAnswer, ServiceError> {
+        self.blocking(move |store| {
+            let data = store
+                .read(|rows| Ok::<_, ServiceError>(rows.entry(index)?))?
+                .ok_or_else(|| ServiceError::NotFound(format!("entry {index}")))?;
+            Ok(EntryAnswer {
+                index,
+                leaf_hash: ledger::leaf_hash(&data),
+                entry: String::from_utf8_lossy(&data).into_owned(),
+            })
+        })
+        .await
+    }
+
+    /// An audit path for the entry at `index` (or with `leaf_hash`) in the tree of
+    /// `tree_size` leaves, which must be a size the log signed; the latest when `None`.
+    pub async fn inclusion_proof(
+        &self,
+        target: ProofTarget,
+        tree_size: Option<u64>,
+    ) -> Result<InclusionAnswer, ServiceError> {
+        self.blocking(move |store| {
+            store.read(|rows| {
+                let (size, checkpoint) = checkpoint_at_or_latest(rows, tree_size)?;
+                let index = match target {
+                    ProofTarget::Index(index) => index,
+                    ProofTarget::LeafHash(hash) => rows.index_of_leaf(&hash)?.ok_or_else(|| {
+                        ServiceError::NotFound("an entry with that leaf hash".into())
+                    })?,
+                };
+                let audit_path = ledger::prove_inclusion(index, size, &rows.hashes())?;
+                let leaf = rows
+                    .entry(index)?
+                    .map(|e| ledger::leaf_hash(&e))
+                    .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))?;
+                Ok(InclusionAnswer {
+                    index,
+                    tree_size: size,
+                    leaf_hash: leaf,
+                    audit_path,
+                    checkpoint,
+                })
+            })
+        })
+        .await
+    }
+
+    pub async fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<ConsistencyAnswer, ServiceError> {
+        if old_size > new_size {
+            return Err(LedgerError::SizesOutOfOrder { old_size, new_size }.into());
+        }
+        self.blocking(move |store| {
+            store.read(|rows| {
+                let (_, checkpoint) = checkpoint_at_or_latest(rows, Some(new_size))?;
+                let (_, old_checkpoint) = checkpoint_at_or_latest(rows, Some(old_size))?;
+                Ok(ConsistencyAnswer {
+                    old_size,
+                    new_size,
+                    proof: ledger::prove_consistency(old_size, new_size, &rows.hashes())?,
+                    old_checkpoint,
+                    checkpoint,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Re-issues the receipt for an entry against the latest checkpoint.
+    pub async fn receipt(&self, index: u64) -> Result<Receipt, ServiceError> {
+        let entry = self.entry(index).await?;
+        let proof = self
+            .inclusion_proof(ProofTarget::Index(index), None)
+            .await?;
+        Ok(Receipt {
+            entry: entry.entry,
+            proof: InclusionProof {
+                index,
+                path: proof.audit_path,
+                extra: None,
+                checkpoint_note: proof.checkpoint,
+            }
+            .to_text(),
+        })
+    }
+
+    /// Entry counts by kind.
+    pub async fn kind_totals(&self) -> Result<Vec<(String, i64)>, ServiceError> {
+        self.blocking(|store| store.read(|rows| Ok(rows.kind_totals()?)))
+            .await
+    }
+}
+
+/// Which entry an inclusion proof is for.
+#[derive(Debug, Clone, Copy)]
+pub enum ProofTarget {
+    Index(u64),
+    LeafHash(Hash),
+}
+
+/// The checkpoint signed at `tree_size`, or the latest.
+fn checkpoint_at_or_latest(
+    rows: &mut crate::store::LogRows<'_>,
+    tree_size: Option<u64>,
+) -> Result<(u64, String), ServiceError> {
+    let (head, latest) = rows.head()?;
+    match tree_size {
+        None => Ok((head.size, latest)),
+        Some(size) if size > head.size => Err(LedgerError::SizeBeyondTree {
+            requested: size,
+            current: head.size,
+        }
+        .into()),
+        Some(size) => rows
+            .checkpoint_at(size)?
+            .map(|note| (size, note))
+            .ok_or(ServiceError::NoCheckpointAt(size)),
+    }
+}
+
+/// Creates an account and answers its token, which is shown only this once.
+pub fn create_account(
+    store: &Store,
+    name: &str,
+    role: Role,
+) -> Result<(Account, String), ServiceError> {
+    let token = crate::accounts::new_token();
+    let account = store.create_account(NewAccount {
+        name,
+        role,
+        token_hash: token_hash(&token),
+    })?;
+    Ok((account, token))
+}
+
+pub fn require_role(account: &Account, role: Role) -> Result<(), ServiceError> {
+    if account.role == role {
+        Ok(())
+    } else {
+        Err(ServiceError::WrongRole {
+            needed: role.as_str(),
+            actual: account.role.as_str(),
+        })
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("zero nanoseconds is valid")
+        .format(&Rfc3339)
+        .expect("the current time formats as RFC 3339")
+}
+
+/// Takes everything queued (up to `max_batch`), integrates it in one round, answers the round's
+/// requests once it has committed, and starts over.
+async fn run_sequencer(
+    store: Store,
+    key: Arc<LogKey>,
+    mut queue: mpsc::Receiver<AppendJob>,
+    max_batch: usize,
+    metrics: Arc<Metrics>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let entries: Vec<PendingEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
+        let round_store = store.clone();
+        let round_key = key.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            round_store.with_locked_log(|log| ledger::sequence_round(log, &round_key, &entries))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(round)) => {
+                metrics.rounds.inc();
+                metrics.round_entries.observe(jobs.len() as f64);
+                metrics
+                    .round_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                metrics.log_size.set(round.checkpoint.checkpoint.size);
+                let note = Arc::new(round.checkpoint.note);
+                for ((offset, job), audit_path) in
+                    jobs.into_iter().enumerate().zip(round.audit_paths)
+                {
+                    // A requester that went away still has its entry logged; nothing to do.
+                    let _ = job.reply.send(Ok(Sequenced {
+                        index: round.first_index + offset as u64,
+                        audit_path,
+                        checkpoint_note: note.clone(),
+                    }));
+                }
+            }
+            failed => {
+                let reason = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                    Ok(Ok(_)) => unreachable!(),
+                };
+                tracing::error!(%reason, entries = jobs.len(), "sequencing round failed; nothing was committed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(reason.clone()));
+                }
+            }
+        }
+    }
+}
