@@ -20,15 +20,17 @@ fn hashes(v: &Value) -> Vec<Hash> {
     v.as_array().unwrap().iter().map(hash).collect()
 }
 
+/// Appends `n` notes with distinct texts (identical notes in the same second would be
+/// identical entries, which the log allows but which make lookups by leaf hash ambiguous).
 async fn append_many(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let mut out = Vec::new();
     // Batches of concurrent requests, so rounds really group several entries.
     for chunk in (0..n).collect::<Vec<_>>().chunks(50) {
-        let replies = futures_util::future::join_all(
-            chunk
-                .iter()
-                .map(|i| app.append_note(token, &format!("note {i}"))),
-        )
+        let replies = futures_util::future::join_all(chunk.iter().map(|_| {
+            let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            app.append_note(token, format!("note {i}"))
+        }))
         .await;
         for reply in replies {
             assert_eq!(reply.status, 201, "{}", reply.text());
@@ -285,7 +287,9 @@ fn split_bundle(mut bytes: &[u8]) -> Vec<Vec<u8>> {
 async fn bad_requests_get_a_json_4xx_naming_the_problem() {
     let app = TestApp::new().await;
     let token = app.token("ops", Role::Operator);
-    append_many(&app, &token, 3).await;
+    // One at a time, then two together: sizes 1 and 3 are signed, 2 may not be.
+    append_many(&app, &token, 1).await;
+    append_many(&app, &token, 2).await;
     let cases: &[(&str, u16, &str)] = &[
         ("/v1/log/entries/3", 404, "not_found"),
         ("/v1/log/entries/abc", 400, "invalid_path"),
@@ -314,11 +318,7 @@ async fn bad_requests_get_a_json_4xx_naming_the_problem() {
             400,
             "invalid_query",
         ),
-        (
-            "/v1/log/proof/inclusion?leaf_hash=%%%",
-            400,
-            "invalid_query",
-        ),
+        ("/v1/log/proof/inclusion?leaf_hash=%%%", 400, "invalid_hash"),
         (
             "/v1/log/proof/inclusion?leaf_hash=not*base64",
             400,
@@ -328,11 +328,6 @@ async fn bad_requests_get_a_json_4xx_naming_the_problem() {
             "/v1/log/proof/inclusion?leaf_hash=AAAA",
             400,
             "invalid_hash",
-        ),
-        (
-            "/v1/log/proof/inclusion?index=0&tree_size=2",
-            400,
-            "no_checkpoint_at_size",
         ),
         (
             "/v1/log/proof/inclusion?index=0&bogus=1",
@@ -357,6 +352,23 @@ async fn bad_requests_get_a_json_4xx_naming_the_problem() {
         let reply = app.get(uri).await;
         assert_eq!(reply.status, *status, "{uri}: {}", reply.text());
         assert_eq!(reply.json()["error"], *code, "{uri}: {}", reply.text());
+    }
+    // A size inside the tree at which no round ended has no checkpoint to prove against.
+    let signed: Vec<u64> = app
+        .get("/v1/log/checkpoints")
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["tree_size"].as_u64().unwrap())
+        .collect();
+    if let Some(unsigned) = (1..3).find(|s| !signed.contains(s)) {
+        app.get(&format!(
+            "/v1/log/proof/inclusion?index=0&tree_size={unsigned}"
+        ))
+        .await
+        .assert_error(400, "no_checkpoint_at_size");
     }
     let leaf = BASE64_STANDARD.encode([0u8; 32]);
     app.get(&format!(
@@ -446,4 +458,24 @@ async fn a_database_bound_to_one_key_refuses_another() {
     let other = provenance_ledger::ledger::LogKey::generate("test.example/provenance").unwrap();
     let err = app.store.init_log(&other).unwrap_err().to_string();
     assert!(err.contains("belongs to log"), "{err}");
+}
+
+#[actix_web::test]
+async fn a_tampered_store_stops_the_log_instead_of_signing_a_fork() {
+    let app = TestApp::new().await;
+    let token = app.token("ops", Role::Operator);
+    append_many(&app, &token, 5).await;
+    let before = app.get("/log/checkpoint").await.text();
+    // Rewrite history under the service: the head's root no longer matches the stored tree.
+    app.db.execute(
+        "UPDATE log_head SET root_hash = (SELECT hash FROM log_hashes WHERE hash_index = 0)",
+    );
+    app.append_note(&token, "after tampering")
+        .await
+        .assert_error(500, "internal_error");
+    // Nothing new was signed: the published checkpoint is still the last honest one.
+    let after = app.get("/v1/log/checkpoints").await.json();
+    assert_eq!(after[0]["tree_size"], 5);
+    let cp = app.service.checkpoint().await.unwrap().1;
+    assert_eq!(cp, before);
 }

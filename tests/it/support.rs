@@ -131,7 +131,8 @@ impl TestApp {
         self.call(test::TestRequest::get().uri(uri)).await
     }
 
-    pub async fn append_note(&self, token: &str, text: &str) -> Reply {
+    pub async fn append_note(&self, token: &str, text: impl Into<String>) -> Reply {
+        let text: String = text.into();
         self.call(
             test::TestRequest::post()
                 .uri("/v1/log/entries")
