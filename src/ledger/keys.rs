@@ -83,6 +83,11 @@ impl LogKey {
         &self.name
     }
 
+    /// The first four bytes of SHA-256(name || 0x0A || 0x01 || public key), per C2SP.
+    pub fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
     pub fn verifier(&self) -> LogVerifier {
         let text =
             signed_note::new_ed25519_verifier_key(&self.name, &self.signing_key.verifying_key());

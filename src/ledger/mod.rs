@@ -21,6 +21,8 @@ mod append;
 mod checkpoint;
 mod entry;
 mod keys;
+#[cfg(test)]
+mod known_answers;
 mod receipt;
 mod tiles;
 mod tree;

@@ -186,7 +186,13 @@ impl rs_merkle::Hasher for Rfc9162Hasher {
     }
 }
 
-fn audit_path_holds(path: &[Hash], index: u64, tree_size: u64, leaf: Hash, root: Hash) -> bool {
+pub(super) fn audit_path_holds(
+    path: &[Hash],
+    index: u64,
+    tree_size: u64,
+    leaf: Hash,
+    root: Hash,
+) -> bool {
     let (Ok(index), Ok(tree_size)) = (usize::try_from(index), usize::try_from(tree_size)) else {
         return false;
     };
