@@ -1,6 +1,7 @@
 //! Integration tests: one binary, run against SQLite, and against PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod cli;
 mod contract;
 mod log_api;
 mod process;
