@@ -1,12 +1,13 @@
 //! AI usage preferences: the categories of draft-ietf-aipref-vocab, their resolution through
 //! the category hierarchy, and the `Content-Usage` field of draft-ietf-aipref-attach.
 //!
-//! The drafts have moved: -01 nested "AI Training" (`train-ai`) and "Generative AI Training"
-//! (`train-genai`) inside "Automated Processing" (`all`, the text-and-data-mining category),
-//! later revisions added "AI Use" (`ai-use`, use of an asset as model input at inference)
-//! and flattened the tree. This module keeps every label a rights holder may have used and
-//! the hierarchy of -01, with `ai-use` and `search` as children of `all`: a preference stated
-//! for a broader category covers a narrower one unless the narrower one is stated itself.
+//! The drafts have moved: earlier revisions nested "Generative AI Training" (`train-genai`)
+//! inside "AI Training" (`train-ai`), inside "Automated Processing" (`all`, the text and data
+//! mining category); later ones added "AI Use" (`ai-use`, an asset as model input at
+//! inference) and flattened the tree. This module keeps every label a rights holder may have
+//! used and the earlier hierarchy, with `ai-use` and `search` as children of `all`: a
+//! preference stated for a broader category covers a narrower one unless the narrower one is
+//! stated itself.
 //! Unknown labels, parameters and non-token values are ignored, as the vocabulary requires.
 //!
 //! CC signals (Creative Commons' proposal) attach a reciprocity condition to a preference;
@@ -204,7 +205,8 @@ impl AiPreferences {
     }
 
     /// The preference that governs a use, and the category it was stated for: the use's own
-    /// if stated, else the nearest broader category's (draft-ietf-aipref-vocab-01, section 5).
+    /// if stated, else the nearest broader category's (draft-ietf-aipref-vocab, "Applying
+    /// Statements of Preference", in the revisions that had a hierarchy).
     pub fn resolve(&self, category: AiUse) -> Option<(AiUse, &Declared)> {
         let mut current = Some(category);
         while let Some(c) = current {

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -163,12 +164,18 @@ const BUILTIN: &[(&str, &str)] = &[
 impl LicenseSet {
     /// The contracts compiled into the binary from `contracts/licenses/`.
     pub fn builtin() -> Self {
-        Self::from_sources(
-            BUILTIN
-                .iter()
-                .map(|(file, text)| (file.to_string(), text.to_string())),
-        )
-        .expect("the built-in licence contracts are validated by the tests")
+        // Parsed once per process; callers may ask for it per request.
+        static PARSED: OnceLock<LicenseSet> = OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                Self::from_sources(
+                    BUILTIN
+                        .iter()
+                        .map(|(file, text)| (file.to_string(), text.to_string())),
+                )
+                .expect("the built-in licence contracts are validated by the tests")
+            })
+            .clone()
     }
 
     /// Every `*.toml` file in `dir`, one contract each; other files are ignored.

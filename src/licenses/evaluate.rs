@@ -373,7 +373,7 @@ impl Evaluation<'_> {
         if l.requires(Require::SourceCode) {
             owed.push(simple(
                 ObligationCode::SourceCode,
-                "Make the source form (the editable, transparent copy) available with the copies",
+                "Make the editable source form available as the licence asks (the GFDL: with more than 100 printed or opaque copies)",
             ));
         }
         // Licence obligations first, then any AI signal noted while checking preferences.
@@ -639,6 +639,22 @@ mod tests {
         ));
         let v = evaluate(&set, "GFDL-1.3", &verbatim(true), None).unwrap();
         assert_eq!(v.license, "GFDL-1.3-only");
+        let to_gpl_alias = IntendedUse {
+            adaptation: Adaptation::Adapted {
+                license: Some("GPL-3.0".into()),
+            },
+            ..verbatim(true)
+        };
+        assert!(
+            evaluate(&set, "CC-BY-SA-4.0", &to_gpl_alias, None)
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !evaluate(&set, "CC-BY-SA-3.0", &to_gpl_alias, None)
+                .unwrap()
+                .allowed
+        );
     }
 
     #[test]
