@@ -176,11 +176,14 @@ struct Evaluation<'a> {
 impl Evaluation<'_> {
     fn deny(&mut self, code: ReasonCode, message: String) {
         self.allowed = false;
-        self.reasons.push(Reason { code, message });
+        self.note(code, message);
     }
 
     fn note(&mut self, code: ReasonCode, message: String) {
-        self.reasons.push(Reason { code, message });
+        self.reasons.push(Reason {
+            code,
+            message: capitalise(&message),
+        });
     }
 
     fn owe(&mut self, code: ObligationCode, message: String) {
@@ -274,7 +277,7 @@ impl Evaluation<'_> {
                 ReasonCode::AiUseReserved,
                 format!(
                     "the rights holder reserved {what} ({stated}); a machine-readable reservation \
-                     binds even where the licence allows the use (Directive (EU) 2019/790, Art. 4(3))"
+                     binds even where a licence would allow the use (Directive (EU) 2019/790, Art. 4(3))"
                 ),
             ),
             (Preference::Reserved, Some(signal)) => {
