@@ -309,6 +309,36 @@ mod tests {
         attribution(&LicenseSet::builtin(), &credit(license_id), changes).unwrap()
     }
 
+    /// Every licence in the set, verbatim and adapted, in every markup, against the reviewed
+    /// table in `contracts/attributions.tsv`.
+    #[test]
+    fn credits_match_the_known_answer_table() {
+        let set = LicenseSet::builtin();
+        let table = include_str!("../../contracts/attributions.tsv");
+        let mut seen = std::collections::BTreeSet::new();
+        for line in table.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 6, "malformed row: {line}");
+            let changes = (f[1] != "-").then_some(f[1]);
+            let a = attribution(&set, &credit(f[0]), changes).unwrap();
+            let case = format!("{} changes={}", f[0], f[1]);
+            assert_eq!(a.text, f[2], "text, {case}");
+            assert_eq!(a.html, f[3], "html, {case}");
+            assert_eq!(a.markdown, f[4], "markdown, {case}");
+            assert_eq!(a.wikitext, f[5], "wikitext, {case}");
+            seen.insert((f[0].to_string(), changes.is_some()));
+        }
+        for license in set.iter() {
+            for adapted in [false, true] {
+                assert!(
+                    seen.contains(&(license.id.clone(), adapted)),
+                    "{} (adapted: {adapted}) has no row",
+                    license.id
+                );
+            }
+        }
+    }
+
     #[test]
     fn cc_by_4_0_verbatim_in_every_format() {
         let a = render("CC-BY-4.0", None);
