@@ -220,24 +220,25 @@ impl LicenseSet {
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         for (i, license) in licenses.iter().enumerate() {
             for name in std::iter::once(&license.id).chain(&license.aliases) {
-                if let Some(&j) = index.get(name) {
+                let key = name.to_ascii_lowercase();
+                if let Some(&j) = index.get(&key) {
                     return Err(LicenseError::DuplicateLicense {
                         id: name.clone(),
                         first: files[j].clone(),
                         second: files[i].clone(),
                     });
                 }
-                index.insert(name.clone(), i);
+                index.insert(key, i);
             }
         }
 
         for (i, license) in licenses.iter().enumerate() {
             for target in &license.adaptation_licenses {
-                let reason = match index.get(target) {
+                let reason = match index.get(&target.to_ascii_lowercase()) {
                     None => format!("`{target}` is not a licence in this set"),
                     // Aliases would make the hash depend on spelling, not meaning.
                     Some(&j) if licenses[j].id != *target => format!(
-                        "`{target}` is an alias; write the licence id `{}`",
+                        "`{target}` is not spelled as a licence id; write `{}`",
                         licenses[j].id
                     ),
                     Some(_) => continue,
@@ -256,7 +257,7 @@ impl LicenseSet {
             .flat_map(|(i, l)| {
                 std::iter::once(&l.id)
                     .chain(&l.aliases)
-                    .map(move |n| (n.clone(), i))
+                    .map(move |n| (n.to_ascii_lowercase(), i))
             })
             .collect();
         let content_hash = content_hash(&licenses);
@@ -267,10 +268,11 @@ impl LicenseSet {
         })
     }
 
-    /// The contract with this identifier or alias (exact, case-sensitive, as SPDX ids are
-    /// matched case-insensitively only by convention and we keep one spelling).
+    /// The contract with this identifier or alias, ignoring case as SPDX asks of matchers.
     pub fn get(&self, id: &str) -> Option<&License> {
-        self.index.get(id).map(|&i| &self.licenses[i])
+        self.index
+            .get(&id.to_ascii_lowercase())
+            .map(|&i| &self.licenses[i])
     }
 
     /// The contracts, ordered by identifier.
@@ -595,6 +597,8 @@ license_notice = "link"
             }
         }
         assert_eq!(set.get("PDM-1.0").unwrap().id, "CC-PDM-1.0");
+        assert_eq!(set.get("cc-by-sa-4.0").unwrap().id, "CC-BY-SA-4.0");
+        assert!(set.get("CC-BY-SA-4").is_none());
         assert_eq!(set.iter().count(), 23);
     }
 
@@ -655,6 +659,10 @@ license_notice = "link"
         assert_eq!(file, "LicenseRef-Test.toml");
         assert_eq!(field, "adaptation_licenses");
         assert!(reason.contains("`CC-BY-9.0`"), "{reason}");
+        let (_, field, reason) =
+            rejected(&GOOD.replace(r#"["LicenseRef-Test"]"#, r#"["licenseref-test"]"#));
+        assert_eq!(field, "adaptation_licenses");
+        assert!(reason.contains("write `LicenseRef-Test`"), "{reason}");
     }
 
     #[test]
