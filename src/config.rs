@@ -24,6 +24,8 @@ pub struct Config {
     pub max_batch: usize,
     /// HTTP worker threads; defaults to the number of cores.
     pub workers: Option<usize>,
+    /// Licence contracts to use instead of the built-in set.
+    pub licenses_dir: Option<PathBuf>,
 }
 
 /// Values from the config file, the environment or flags; `None` leaves the lower layer's.
@@ -37,6 +39,7 @@ pub struct ConfigOverrides {
     pub key_file: Option<PathBuf>,
     pub max_batch: Option<usize>,
     pub workers: Option<usize>,
+    pub licenses_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +85,7 @@ impl ConfigOverrides {
             key_file: higher.key_file.or(self.key_file),
             max_batch: higher.max_batch.or(self.max_batch),
             workers: higher.workers.or(self.workers),
+            licenses_dir: higher.licenses_dir.or(self.licenses_dir),
         }
     }
 }
@@ -116,6 +120,7 @@ impl Config {
             origin,
             max_batch,
             workers: values.workers,
+            licenses_dir: values.licenses_dir,
         })
     }
 }

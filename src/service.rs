@@ -21,6 +21,10 @@ use crate::ledger::{
     self, EntryBody, EntryKind, EntryNote, Hash, InclusionProof, LedgerError, LogKey, LogVerifier,
     PendingEntry, Receipt, TileRequest, TreeHead,
 };
+use crate::licenses::{
+    self, AiPreferences, Attribution, IntendedUse, License, LicenseError, LicenseSet, Verdict,
+    WorkCredit,
+};
 use crate::metrics::Metrics;
 use crate::store::{Account, NewAccount, Store, StoreError};
 
@@ -30,6 +34,8 @@ pub enum ServiceError {
     Ledger(#[from] LedgerError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    License(#[from] LicenseError),
     #[error("{0} not found")]
     NotFound(String),
     #[error("no checkpoint was signed at tree size {0}")]
@@ -97,6 +103,7 @@ pub struct EntryAnswer {
 
 pub struct Service {
     store: Store,
+    licenses: LicenseSet,
     key: Arc<LogKey>,
     verifier: LogVerifier,
     sequencer: mpsc::Sender<AppendJob>,
@@ -108,6 +115,7 @@ impl Service {
     pub fn start(
         store: Store,
         key: LogKey,
+        licenses: LicenseSet,
         max_batch: usize,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, ServiceError> {
@@ -126,6 +134,7 @@ impl Service {
         Ok(Arc::new(Service {
             verifier: key.verifier(),
             store,
+            licenses,
             key,
             sequencer: sender,
             metrics,
@@ -142,6 +151,41 @@ impl Service {
 
     pub fn origin(&self) -> &str {
         self.key.name()
+    }
+
+    pub fn licenses(&self) -> &LicenseSet {
+        &self.licenses
+    }
+
+    pub fn license(&self, id: &str) -> Result<&License, ServiceError> {
+        self.licenses
+            .get(id)
+            .ok_or_else(|| LicenseError::UnknownLicense(id.to_owned()).into())
+    }
+
+    /// May the work be used so? `content_usage` carries the rights holder's AI preferences as
+    /// a `Content-Usage` header value.
+    pub fn evaluate_use(
+        &self,
+        license_id: &str,
+        intended: &IntendedUse,
+        content_usage: Option<&str>,
+    ) -> Result<Verdict, ServiceError> {
+        let preferences = content_usage.map(AiPreferences::parse_header).transpose()?;
+        Ok(licenses::evaluate(
+            &self.licenses,
+            license_id,
+            intended,
+            preferences.as_ref(),
+        )?)
+    }
+
+    pub fn attribution(
+        &self,
+        credit: &WorkCredit,
+        changes: Option<&str>,
+    ) -> Result<Attribution, ServiceError> {
+        Ok(licenses::attribution(&self.licenses, credit, changes)?)
     }
 
     /// Runs blocking store work off the async workers.

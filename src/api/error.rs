@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::ledger::LedgerError;
+use crate::licenses::LicenseError;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
@@ -91,11 +92,29 @@ impl From<LedgerError> for ApiError {
     }
 }
 
+impl From<LicenseError> for ApiError {
+    fn from(err: LicenseError) -> Self {
+        let message = err.to_string();
+        match err {
+            LicenseError::UnknownLicense(_) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_license", message)
+            }
+            LicenseError::InvalidSourceUrl(_) => Self::bad_request("invalid_source_url", message),
+            LicenseError::InvalidContentUsage { .. } => {
+                Self::bad_request("invalid_content_usage", message)
+            }
+            // Contracts are validated at start; meeting one of these later is a server fault.
+            other => Self::internal(&other),
+        }
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         let message = err.to_string();
         match err {
             ServiceError::Ledger(e) => e.into(),
+            ServiceError::License(e) => e.into(),
             ServiceError::Store(StoreError::Conflict(m)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", m)
             }

@@ -2,6 +2,7 @@
 //! the service, respond), the wire DTOs, and `ApiError`.
 
 mod error;
+mod licenses;
 mod log;
 mod system;
 
@@ -47,6 +48,7 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                     .wrap(from_fn(record_metrics))
                     .configure(system::routes)
                     .configure(log::routes)
+                    .configure(licenses::routes)
                     .default_service(web::to(not_found)),
             );
     }

@@ -72,6 +72,9 @@ pub struct ConfigArgs {
     /// HTTP worker threads.
     #[arg(long, env = "PROVENANCE_WORKERS")]
     workers: Option<usize>,
+    /// A directory of licence contracts to use instead of the built-in set.
+    #[arg(long, env = "PROVENANCE_LICENSES_DIR")]
+    licenses_dir: Option<PathBuf>,
 }
 
 impl ConfigArgs {
@@ -88,6 +91,7 @@ impl ConfigArgs {
             key_file: self.key_file.clone(),
             max_batch: self.max_batch,
             workers: self.workers,
+            licenses_dir: self.licenses_dir.clone(),
         };
         Ok(Config::resolve(file.overridden_by(given))?)
     }

@@ -6,6 +6,7 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::licenses::LicenseSet;
 use crate::metrics::Metrics;
 use crate::service::Service;
 use crate::store::Store;
@@ -33,7 +34,18 @@ async fn serve(config: Config, workers: usize) -> anyhow::Result<()> {
     })
     .await?
     .with_context(|| format!("opening {}", redact(&config.database_url)))?;
-    let service = Service::start(store, key, config.max_batch, Arc::new(Metrics::default()))?;
+    let licenses = match &config.licenses_dir {
+        Some(dir) => LicenseSet::load_dir(dir)?,
+        None => LicenseSet::builtin(),
+    };
+    tracing::info!(contract_hash = %licenses.content_hash(), "licence contracts loaded");
+    let service = Service::start(
+        store,
+        key,
+        licenses,
+        config.max_batch,
+        Arc::new(Metrics::default()),
+    )?;
     let server =
         HttpServer::new(move || App::new().configure(crate::api::configure(service.clone())))
             .workers(workers)

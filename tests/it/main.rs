@@ -3,6 +3,7 @@
 
 mod cli;
 mod contract;
+mod licenses_api;
 mod log_api;
 mod process;
 mod support;

@@ -98,6 +98,7 @@ impl TestApp {
         let service = Service::start(
             store.clone(),
             key.clone(),
+            provenance_ledger::licenses::LicenseSet::builtin(),
             max_batch,
             Arc::new(Metrics::default()),
         )
