@@ -88,6 +88,10 @@ pub fn content_rect(rgb: &[u8], width: usize, height: usize) -> Rect {
     }
     let bottom = border_depth(height - top, |k| row(height - 1 - k, 0, width));
     let (y0, y1) = (top, height - bottom);
+    if y0 >= y1 {
+        // Two flat bands and nothing else, e.g. half black and half white.
+        return full;
+    }
     let left = border_depth(width, |k| col(k, y0, y1));
     if left == width {
         return full;
@@ -190,6 +194,17 @@ mod tests {
                 "pad {pad:?} colour {colour:?}"
             );
         }
+    }
+
+    #[test]
+    fn two_flat_bands_are_left_alone() {
+        let mut img = vec![0u8; 64 * 64 * 3];
+        img[64 * 32 * 3..].fill(255);
+        assert_eq!(content_rect(&img, 64, 64).height(), 64);
+        let rotated: Vec<u8> = (0..64 * 64)
+            .flat_map(|i| if i % 64 < 32 { [0u8; 3] } else { [255u8; 3] })
+            .collect();
+        assert_eq!(content_rect(&rotated, 64, 64).width(), 64);
     }
 
     #[test]
