@@ -33,8 +33,9 @@ pub const PDQ_POSSIBLE_DISTANCE: u32 = 45;
 /// Below this quality (on either side) a PDQ hash is too unstable to decide a match: flat,
 /// dark or tiny images hash to near-random bits.
 pub const PDQ_MIN_QUALITY: u8 = 50;
-/// pHash distance at or below which two images are the same work (of 64 bits), provided PDQ
-/// does not contradict it.
+/// pHash distance at or below which two images are the same work (of 64 bits); decisive only
+/// when PDQ is untrusted. The robustness benchmark found unrelated photographs at pHash
+/// distance 0 (the mean-threshold DCT hash is nearly constant), so pHash never overrides PDQ.
 pub const PHASH_MATCH_DISTANCE: u32 = 4;
 /// pHash distance at or below which a work is reported as a possible match; also the pHash
 /// search radius.
@@ -520,7 +521,7 @@ fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candida
         (Decision::Match, Evidence::ExactBytes)
     } else if pdq_trusted && pdq_d.is_some_and(|d| d <= t.pdq_match) {
         (Decision::Match, pdq_ev.expect("has distance"))
-    } else if pdq_allows && phash_d.is_some_and(|d| d <= t.phash_match) {
+    } else if pdq_allows && !pdq_trusted && phash_d.is_some_and(|d| d <= t.phash_match) {
         (Decision::Match, phash_ev.expect("has distance"))
     } else if let (true, Some(ev)) = (pdq_trusted, pdq_ev) {
         (Decision::Possible, ev)
