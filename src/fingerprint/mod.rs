@@ -1,1 +1,170 @@
 //! Image fingerprints (pure): decoding, perceptual hashes, distances and the match index.
+//!
+//! An upload becomes [`Fingerprints`]: the SHA-256 of its bytes (exact copies), a 256-bit PDQ
+//! hash with its quality score and its eight dihedral variants, and a 64-bit DCT pHash (also
+//! for all eight orientations). [`MatchIndex`] finds registered works near those fingerprints.
+//!
+//! Specifications followed:
+//! - PDQ: Meta, "The TMK+PDQF and PDQ hashing algorithms for video and image" (`hashing.pdf`
+//!   in the ThreatExchange repository, `pdq/`), with its reference implementations as the
+//!   interoperability target; see `contracts/pdq-reference.json` and `docs/matching.md`.
+//! - pHash: N. Krawetz, "Looks like it" (2011), as configured in [`phash`].
+//! - Multi-index hashing: M. Norouzi, A. Punjani, D. Fleet, "Fast exact search in Hamming space
+//!   with multi-index hashing", IEEE TPAMI 2014; see [`index`].
+//!
+//! Pipeline: sniff the format and decode under [`DecodeLimits`]; shrink to a working image of
+//! at most 512 pixels a side (the PDQ reference itself hashes a 512-pixel thumbnail); apply the
+//! EXIF orientation; trim uniform borders; hash. The module does no I/O of its own and must
+//! not depend on the web, database or async layers.
+
+pub mod borders;
+pub mod decode;
+pub mod index;
+pub mod pdq;
+pub mod phash;
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+
+pub use decode::{DecodeLimits, WorkingImage};
+pub use index::{Candidate, Decision, Evidence, MatchIndex, MatchOutcome, Thresholds};
+pub use pdq::{Dihedral, PdqHash, PdqHashes};
+pub use phash::PHash;
+
+/// Names the algorithms and parameters behind [`Fingerprints`]; stored fingerprints made under
+/// another version must be recomputed, not compared.
+pub const ALGORITHM_VERSION: &str =
+    "pl-fp/1 sha256+pdq256(jarosz,work512,trim)+phash64(mean-dct8x8)";
+
+/// Everything that can go wrong turning bytes into fingerprints.
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    #[error("the file is {bytes} bytes; the limit is {max_bytes}")]
+    FileTooLarge { bytes: u64, max_bytes: u64 },
+    #[error("the image is {width}x{height} pixels; the limit is {max_pixels} pixels")]
+    ImageTooLarge {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+    #[error("a {bytes}-byte file claims {width}x{height} pixels: a decompression bomb")]
+    DecompressionBomb { width: u32, height: u32, bytes: u64 },
+    #[error("decoding needs {needed} bytes of memory; the limit is {max_alloc}")]
+    AllocationLimitExceeded { needed: u64, max_alloc: u64 },
+    #[error("the {format} file ends before the image does (truncated)")]
+    TruncatedImage { format: &'static str },
+    #[error("{format} images are not supported (JPEG, PNG, WebP, GIF, TIFF and BMP are)")]
+    UnsupportedFormat { format: String },
+    #[error("the content is not an image in any known format")]
+    NotAnImage,
+    #[error("the {format} data is corrupt: {detail}")]
+    CorruptImage {
+        format: &'static str,
+        detail: String,
+    },
+    #[error("a hash must be {expected_hex_digits} hexadecimal digits")]
+    MalformedHash { expected_hex_digits: usize },
+}
+
+/// SHA-256 of the uploaded bytes; hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sha256Digest(pub [u8; 32]);
+
+impl Sha256Digest {
+    pub fn of(bytes: &[u8]) -> Self {
+        Sha256Digest(Sha256::digest(bytes).into())
+    }
+}
+
+impl fmt::Debug for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256Digest({})", hex::encode(self.0))
+    }
+}
+
+impl fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl Serialize for Sha256Digest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Digest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&s, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(Sha256Digest(out))
+    }
+}
+
+/// The fingerprints of one image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprints {
+    /// [`ALGORITHM_VERSION`] at the time these were computed.
+    pub algorithm: String,
+    pub sha256: Sha256Digest,
+    /// Detected from the content ("jpg", "png", ...).
+    pub format: String,
+    /// Size after EXIF orientation, before border trimming.
+    pub width: u32,
+    pub height: u32,
+    /// PDQ of the upright, trimmed image.
+    pub pdq: PdqHash,
+    /// 0..=100; below [`index::PDQ_MIN_QUALITY`] the PDQ hash is not trusted for matching.
+    pub pdq_quality: u8,
+    /// PDQ under each transform of [`Dihedral::ALL`]; `pdq_dihedral[0] == pdq`.
+    pub pdq_dihedral: [PdqHash; 8],
+    pub phash: PHash,
+    /// pHash under each transform of [`Dihedral::ALL`]; `phash_dihedral[0] == phash`.
+    pub phash_dihedral: [PHash; 8],
+    /// Whether a uniform border was trimmed before hashing.
+    pub trimmed: bool,
+}
+
+/// Decodes `bytes` within `limits` and computes all fingerprints.
+pub fn fingerprint(bytes: &[u8], limits: &DecodeLimits) -> Result<Fingerprints, FingerprintError> {
+    let working = decode::decode(bytes, limits)?;
+    fingerprint_working(Sha256Digest::of(bytes), &working)
+}
+
+/// Fingerprints an already decoded working image; `sha256` is that of the original bytes.
+pub fn fingerprint_working(
+    sha256: Sha256Digest,
+    working: &WorkingImage,
+) -> Result<Fingerprints, FingerprintError> {
+    let (w, h) = (working.work_width, working.work_height);
+    let rect = borders::content_rect(&working.rgb, w, h);
+    let trimmed = (rect.width(), rect.height()) != (w, h);
+    let rgb = if trimmed {
+        borders::crop_rgb(&working.rgb, w, rect)
+    } else {
+        working.rgb.clone()
+    };
+    let (cw, ch) = (rect.width(), rect.height());
+    let pdq = pdq::pdq_from_luma(&pdq::luma_from_rgb8(&rgb), cw, ch);
+    let phash_dihedral = phash::phash_variants(&rgb, cw, ch)?;
+    Ok(Fingerprints {
+        algorithm: ALGORITHM_VERSION.to_string(),
+        sha256,
+        format: decode::format_name(working.format).to_string(),
+        width: working.width,
+        height: working.height,
+        pdq: pdq.hash(),
+        pdq_quality: pdq.quality,
+        pdq_dihedral: pdq.variants,
+        phash: phash_dihedral[0],
+        phash_dihedral,
+        trimmed,
+    })
+}
+
+#[cfg(test)]
+mod tests;

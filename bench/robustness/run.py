@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""Robustness benchmark for the fingerprint module.
+
+Builds a registry of works from photographs that Debian and PyPI packages ship, derives
+transformed copies and unrelated distractors, runs our matcher through
+`examples/fingerprint_eval.rs`, and measures the Python baselines (imagehash pHash, and PDQ
+with dihedral variants from the `pdqhash` package) on the same files in the same run.
+
+Needs: apt-get install plasma-workspace-wallpapers mate-backgrounds ukui-wallpapers
+gnome-backgrounds desktop-base; pip install pdqhash imagehash pillow scikit-image numpy.
+Run from the repository root:  python3 bench/robustness/run.py  (outputs under bench/out/).
+"""
+
+import json
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import time
+from multiprocessing import Pool
+
+import imagehash
+import numpy as np
+import pdqhash
+import skimage.data
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
+
+Image.MAX_IMAGE_PIXELS = None
+OUT = pathlib.Path("bench/out/robustness")
+SEED = 20261126
+WORK_MAX_SIDE = 1600
+N_DISTRACTORS = int(os.environ.get("N_DISTRACTORS", "5000"))
+
+PLASMA = "/usr/share/wallpapers/{}/contents/images/"
+# Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
+# mate-backgrounds GPL-2+/CC-BY-SA-4.0; ukui-wallpapers CC-BY-SA-3.0; scikit-image data images
+# CC0 or public domain (see their docstrings).
+REGISTERED_PLASMA = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour",
+                     "EveningGlow", "FallenLeaf", "summer_1am",
+                     "Altai", "Canopee", "Cascade", "Cluster", "Honeywave", "IceCold",
+                     "Kokkini", "MilkyWay", "Patak", "SafeLanding"]
+REGISTERED_FILES = [
+    "/usr/share/backgrounds/mate/nature/" + n + ".jpg"
+    for n in ["Aqua", "Garden", "LadyBird", "TwoWings", "Wood", "YellowFlower"]
+] + [
+    "/usr/share/backgrounds/" + n
+    for n in ["2004default.jpg", "calla.png", "city.png", "desert.png", "firstgeneration.jpg",
+              "goldfish.png", "rhythm.jpg", "string.jpg", "the-mouse.jpg", "fluent-color.png",
+              "focal-ubuntukylin.png", "rollpaper.png"]
+]
+REGISTERED_SKIMAGE = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina",
+                      "immunohistochemistry"]
+# Distractor sources: disjoint families (no image here is a version of a registered one).
+DISTRACTOR_PLASMA = ["Grey", "Kite", "OneStandsOut", "Path", "Flow", "Kay", "Opal", "Shell",
+                     "Volna", "Elarun", "FlyingKonqui", "PastelHills"]
+DISTRACTOR_GLOBS = ["/usr/share/backgrounds/gnome/*.webp", "/usr/share/backgrounds/mate/abstract/*",
+                    "/usr/share/backgrounds/mate/desktop/*",
+                    "/usr/share/backgrounds/mate/nature/[BDFGRS]*",
+                    "/usr/share/desktop-base/*/grub/*.png"]
+DISTRACTOR_SKIMAGE = ["coins", "camera", "page", "text", "grass", "gravel", "brick", "moon",
+                      "cell", "clock", "colorwheel", "horse", "logo"]
+
+TRANSFORMS = ["resize_50", "resize_320", "jpeg_q30", "format_png", "format_webp", "grayscale",
+              "brightness", "contrast", "blur", "stretch", "flip", "rotate_90", "padding",
+              "letterbox", "crop_5", "crop_15", "rotate_5", "watermark"]
+GROUP = {"flip": "flips/rot90", "rotate_90": "flips/rot90", "padding": "padding/letterbox",
+         "letterbox": "padding/letterbox", "crop_5": "as they stand", "crop_15": "as they stand",
+         "rotate_5": "as they stand", "watermark": "as they stand"}
+
+
+def largest(folder):
+    files = sorted(pathlib.Path(folder).glob("*"))
+    return str(max(files, key=lambda p: Image.open(p).size[0] * Image.open(p).size[1]))
+
+
+def load_rgb(src):
+    if src.startswith("skimage:"):
+        return Image.fromarray(getattr(skimage.data, src[8:])()).convert("RGB")
+    return Image.open(src).convert("RGB")
+
+
+def cap(img, side):
+    s = side / max(img.size)
+    return img if s >= 1 else img.resize((round(img.width * s), round(img.height * s)), Image.LANCZOS)
+
+
+def registered_sources():
+    srcs = [largest(PLASMA.format(n)) for n in REGISTERED_PLASMA] + REGISTERED_FILES
+    return srcs + ["skimage:" + n for n in REGISTERED_SKIMAGE]
+
+
+def distractor_sources():
+    import glob
+    srcs = [largest(PLASMA.format(n)) for n in DISTRACTOR_PLASMA]
+    for g in DISTRACTOR_GLOBS:
+        srcs += sorted(p for p in glob.glob(g) if p.lower().endswith((".png", ".jpg", ".webp")))
+    return srcs + ["skimage:" + n for n in DISTRACTOR_SKIMAGE]
+
+
+def make_works():
+    """Large photos give four works, their non-overlapping quadrants; others one."""
+    works = []
+    for src in registered_sources():
+        img = load_rgb(src)
+        if min(img.size) >= 1600:
+            w, h = img.size
+            for qi, (x, y) in enumerate([(0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2)]):
+                works.append((f"{pathlib.Path(src).stem}-q{qi}", cap(img.crop((x, y, x + w // 2, y + h // 2)), WORK_MAX_SIDE)))
+        else:
+            works.append((pathlib.Path(src).stem.replace("skimage:", ""), cap(img, WORK_MAX_SIDE)))
+    return works
+
+
+def watermark(img):
+    img = img.convert("RGBA")
+    layer = Image.new("RGBA", img.size, (0, 0, 0, 0))
+    d = ImageDraw.Draw(layer)
+    size = max(12, img.height // 12)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:
+        font = ImageFont.load_default()
+    d.text((img.width * 0.55, img.height * 0.85), "(c) STOCK SAMPLE", fill=(255, 255, 255, 140), font=font)
+    d.rectangle((img.width * 0.03, img.height * 0.03, img.width * 0.15, img.height * 0.12), fill=(255, 255, 255, 110))
+    return Image.alpha_composite(img, layer).convert("RGB")
+
+
+def transform(img, name):
+    w, h = img.size
+    fmt, opts = "JPEG", {"quality": 92}
+    if name == "resize_50":
+        img = img.resize((w // 2, h // 2), Image.LANCZOS)
+    elif name == "resize_320":
+        img = cap(img, 320)
+    elif name == "jpeg_q30":
+        opts = {"quality": 30}
+    elif name == "format_png":
+        fmt, opts = "PNG", {}
+    elif name == "format_webp":
+        fmt, opts = "WEBP", {"quality": 80}
+    elif name == "grayscale":
+        img = img.convert("L")
+    elif name == "brightness":
+        img = ImageEnhance.Brightness(img).enhance(1.3)
+    elif name == "contrast":
+        img = ImageEnhance.Contrast(img).enhance(0.7)
+    elif name == "blur":
+        img = img.filter(ImageFilter.GaussianBlur(radius=max(w, h) / 500))
+    elif name == "stretch":
+        img = img.resize((int(w * 1.3), h), Image.BICUBIC)
+    elif name == "flip":
+        img = ImageOps.mirror(img)
+    elif name == "rotate_90":
+        img = img.transpose(Image.Transpose.ROTATE_90)
+    elif name == "padding":
+        img = ImageOps.expand(img, border=(w // 10, h // 10), fill=(255, 255, 255))
+    elif name == "letterbox":
+        canvas = Image.new("RGB", (w, int(h * 1.4)), (0, 0, 0))
+        canvas.paste(img, (0, (canvas.height - h) // 2))
+        img = canvas
+    elif name in ("crop_5", "crop_15"):
+        f = 0.05 if name == "crop_5" else 0.15
+        dx, dy = int(w * f / 2), int(h * f / 2)
+        img = img.crop((dx, dy, w - dx, h - dy))
+    elif name == "rotate_5":
+        img = img.rotate(5, resample=Image.BICUBIC)
+    elif name == "watermark":
+        img = watermark(img)
+    return img, fmt, opts
+
+
+EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+def make_queries(args):
+    wid, path = args
+    img = Image.open(path).convert("RGB")
+    rows = []
+    for t in TRANSFORMS:
+        out, fmt, opts = transform(img, t)
+        # Deliberately misleading extension for half the files: content sniffing must decide.
+        ext = EXT[fmt] if wid % 2 == 0 else "bin"
+        p = OUT / "queries" / f"{wid}-{t}.{ext}"
+        out.save(p, fmt, **opts)
+        rows.append((f"{wid}-{t}", str(p), wid, t))
+    return rows
+
+
+def make_distractor(args):
+    i, src = args
+    rng = random.Random(SEED * 7 + i)
+    img = load_rgb(src)
+    w, h = img.size
+    fw = rng.uniform(0.25, 0.9)
+    aspect = rng.uniform(0.6, 1.8)
+    cw = max(32, int(w * fw))
+    ch = max(32, min(h, int(cw / aspect)))
+    x, y = rng.randint(0, w - cw), rng.randint(0, max(0, h - ch))
+    crop = cap(img.crop((x, y, x + cw, y + ch)), rng.randint(400, 1000))
+    r = rng.random()
+    if r < 0.15:
+        crop = ImageOps.mirror(crop)
+    elif r < 0.25:
+        crop = crop.convert("L")
+    p = OUT / "distractors" / f"d{i}.jpg"
+    crop.save(p, "JPEG", quality=85)
+    return (f"d{i}", str(p), -1, "distractor")
+
+
+def py_baselines(path):
+    img = Image.open(path).convert("RGB")
+    arr = np.asarray(img)
+    dih, q = pdqhash.compute_dihedral(arr)
+    ph = imagehash.phash(img)
+    return [np.packbits(v.astype(np.uint8)) for v in dih], int(q), ph.hash.flatten()
+
+
+def hamming_bytes(a, b):
+    return int(np.unpackbits(np.bitwise_xor(a, b)).sum())
+
+
+def generate(registered, dsrc):
+    with Pool(2) as pool:
+        queries = [r for rows in pool.map(make_queries, registered) for r in rows]
+        distractors = pool.map(make_distractor, [(i, dsrc[i % len(dsrc)]) for i in range(N_DISTRACTORS)])
+    allq = queries + distractors
+    (OUT / "queries.tsv").write_text("".join(f"{q}\t{p}\t{w}\n" for q, p, w, _ in allq))
+    (OUT / "kinds.json").write_text(json.dumps({q: k for q, _, _, k in allq}))
+    return allq
+
+
+def main(stage):
+    t0 = time.time()
+    for d in ("works", "queries", "distractors"):
+        (OUT / d).mkdir(parents=True, exist_ok=True)
+    works = make_works()
+    registered = []
+    for i, (name, img) in enumerate(works):
+        p = OUT / "works" / f"{i}-{name}.jpg"
+        if stage != "evaluate":
+            img.save(p, "JPEG", quality=95)
+        registered.append((i, str(p)))
+    (OUT / "registered.tsv").write_text("".join(f"{i}\t{p}\n" for i, p in registered))
+    print(f"{len(registered)} works", file=sys.stderr)
+    dsrc = distractor_sources()
+    print(f"{len(dsrc)} distractor sources", file=sys.stderr)
+    if stage == "evaluate":
+        allq = [tuple(l.split("\t")) for l in (OUT / "queries.tsv").read_text().splitlines()]
+        kinds = json.loads((OUT / "kinds.json").read_text())
+        allq = [(q, p, int(w), kinds[q]) for q, p, w in allq]
+    else:
+        allq = generate(registered, dsrc)
+    print(f"generated in {time.time() - t0:.0f} s", file=sys.stderr)
+    if stage == "generate":
+        return
+
+
+    exe = os.environ.get("FINGERPRINT_EVAL", "/work/target/release/examples/fingerprint_eval")
+    t1 = time.time()
+    with open(OUT / "results.jsonl", "w") as f:
+        subprocess.run([exe, str(OUT / "registered.tsv"), str(OUT / "queries.tsv")], stdout=f, check=True)
+    ours_s = time.time() - t1
+    ours = {}
+    for line in open(OUT / "results.jsonl"):
+        r = json.loads(line)
+        ours[r["query"]] = r
+
+    t2 = time.time()
+    with Pool(2) as pool:
+        reg_base = pool.map(py_baselines, [p for _, p in registered])
+        q_base = pool.map(py_baselines, [p for _, p, _, _ in allq])
+    base_s = time.time() - t2
+    reg_pdq = np.stack([b[0][0] for b in reg_base])
+    reg_q = np.array([b[1] for b in reg_base])
+    reg_ph = np.stack([b[2] for b in reg_base])
+
+    rows = []
+    for (qid, _, wid, kind), (dih, q, ph) in zip(allq, q_base):
+        pdq_d = np.min([np.unpackbits(np.bitwise_xor(reg_pdq, v), axis=1).sum(1) for v in dih], axis=0)
+        ph_d = (reg_ph != ph).sum(1)
+        r = ours[qid]
+        rows.append({
+            "query": qid, "kind": kind, "expected": wid, "ours": r,
+            "pdq_d": pdq_d.tolist(), "pdq_ok": bool(q >= 50), "ph_d": ph_d.tolist(),
+        })
+    json.dump({"rows": rows, "reg_quality": reg_q.tolist(), "ours_seconds": ours_s,
+               "baseline_seconds": base_s, "n_works": len(registered)},
+              open(OUT / "eval.json", "w"))
+    report(rows, reg_q, len(registered), ours_s, base_s)
+
+
+def report(rows, reg_q, n_works, ours_s, base_s, pdq_t=31, ph_t=8):
+    def ours_hit(r):
+        o = r["ours"]
+        return o.get("decision") == "match" and o.get("best_work") == r["expected"]
+
+    def pdq_hit(r, t):
+        d = r["pdq_d"]
+        best = int(np.argmin(d))
+        return r["pdq_ok"] and reg_q[best] >= 50 and d[best] <= t and best == r["expected"]
+
+    def ph_hit(r, t):
+        d = r["ph_d"]
+        best = int(np.argmin(d))
+        return d[best] <= t and best == r["expected"]
+
+    def pdq_fp(r, t):
+        return r["pdq_ok"] and any(d <= t and reg_q[i] >= 50 and i != r["expected"] for i, d in enumerate(r["pdq_d"]))
+
+    def ph_fp(r, t):
+        return any(d <= t and i != r["expected"] for i, d in enumerate(r["ph_d"]))
+
+    lines = [f"works: {n_works}; queries: {sum(r['kind'] != 'distractor' for r in rows)}; "
+             f"distractors: {sum(r['kind'] == 'distractor' for r in rows)}",
+             f"ours: {ours_s:.1f} s for all queries (fingerprint + query); Python baselines: {base_s:.1f} s",
+             "", f"| transformation | ours | PDQ+dihedral (pdqhash, <= {pdq_t}) | imagehash pHash (<= {ph_t}) |",
+             "|---|---|---|---|"]
+    for t in TRANSFORMS:
+        sel = [r for r in rows if r["kind"] == t]
+        f = lambda hit: f"{100 * sum(map(hit, sel)) / len(sel):.1f}%"
+        lines.append(f"| {t} | {f(ours_hit)} | {f(lambda r: pdq_hit(r, pdq_t))} | {f(lambda r: ph_hit(r, ph_t))} |")
+    d = [r for r in rows if r["kind"] == "distractor"]
+    q = [r for r in rows if r["kind"] != "distractor"]
+    ours_fp = sum(r["ours"].get("decision") == "match" for r in d)
+    ours_wrong = sum(bool(r["ours"].get("wrong_match")) for r in q)
+    ours_possible = sum(r["ours"].get("decision") == "possible" for r in d)
+    lines.append(f"| **false positives: distractors matched** | {ours_fp} (possible: {ours_possible}) | "
+                 f"{sum(pdq_fp(r, pdq_t) for r in d)} | {sum(ph_fp(r, ph_t) for r in d)} |")
+    lines.append(f"| **copies matched to a wrong work** | {ours_wrong} | {sum(pdq_fp(r, pdq_t) for r in q)} | "
+                 f"{sum(ph_fp(r, ph_t) for r in q)} |")
+    # Where the distance distributions of our hashes sit, for tuning.
+    def pct(v, p):
+        v = [x for x in v if x is not None]
+        return int(np.percentile(v, p)) if v else None
+    lines += ["", "our raw distances (best over 8 orientations): true work p50/p95/max | nearest other work min",
+              "| transformation | PDQ to true | pHash to true | low-quality queries |", "|---|---|---|---|"]
+    for t in TRANSFORMS:
+        sel = [r["ours"] for r in rows if r["kind"] == t]
+        tp = [s.get("true_pdq") for s in sel]
+        th = [s.get("true_phash") for s in sel]
+        lines.append(f"| {t} | {pct(tp, 50)}/{pct(tp, 95)}/{max(x for x in tp if x is not None)} | "
+                     f"{pct(th, 50)}/{pct(th, 95)}/{max(x for x in th if x is not None)} | "
+                     f"{sum((s.get('quality') or 0) < 50 for s in sel)} |")
+    op = [r["ours"].get("other_pdq") for r in rows if r["ours"].get("quality", 0) >= 50]
+    oh = [r["ours"].get("other_phash") for r in rows]
+    lines.append(f"| nearest other work (all queries and distractors) | min {min(x for x in op if x is not None)}, "
+                 f"p1 {pct(op, 1)} | min {min(x for x in oh if x is not None)}, p1 {pct(oh, 1)} | |")
+    ms = [r["ours"]["ms"] for r in rows if "ms" in r["ours"]]
+    lines.append(f"\nours: fingerprint() mean {np.mean(ms):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms per image")
+    errors = [r for r in rows if "error" in r["ours"]]
+    lines.append(f"decode errors: {len(errors)} {[e['ours']['error'] for e in errors[:3]]}")
+    text = "\n".join(lines)
+    (OUT / "report.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "report":
+        e = json.load(open(OUT / "eval.json"))
+        report(e["rows"], np.array(e["reg_quality"]), e["n_works"], e["ours_seconds"], e["baseline_seconds"])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "all")

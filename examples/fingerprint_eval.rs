@@ -1,0 +1,108 @@
+//! Driver for the robustness benchmark (`bench/robustness/run.py`): registers works, queries
+//! uploads, and prints one JSON line per query with the index's decision and the raw distances
+//! used to tune thresholds.
+//!
+//! Usage: fingerprint_eval REGISTERED.tsv QUERIES.tsv > results.jsonl
+//!   REGISTERED.tsv: `work_id<TAB>path` per line
+//!   QUERIES.tsv:    `query_id<TAB>path<TAB>expected_work_id` (-1 for a distractor)
+
+use std::io::{BufWriter, Write};
+use std::time::Instant;
+
+use provenance_ledger::fingerprint::{fingerprint, DecodeLimits, Fingerprints, MatchIndex};
+
+fn read_tsv(path: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() != 3 {
+        eprintln!("usage: fingerprint_eval REGISTERED.tsv QUERIES.tsv");
+        std::process::exit(2);
+    }
+    let limits = DecodeLimits::default();
+    let mut works: Vec<(i64, Fingerprints)> = Vec::new();
+    for row in read_tsv(&args[1]) {
+        let id: i64 = row[0].parse().expect("work id");
+        let bytes = std::fs::read(&row[1]).expect("registered file");
+        let fp = fingerprint(&bytes, &limits).unwrap_or_else(|e| panic!("{}: {e}", row[1]));
+        works.push((id, fp));
+    }
+    let mut index = MatchIndex::new();
+    index.extend(works.iter().map(|(id, fp)| (*id, fp)));
+    eprintln!("registered {} works", index.len());
+
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    let mut total_ms = 0.0;
+    let queries = read_tsv(&args[2]);
+    for row in &queries {
+        let expected: i64 = row[2].parse().expect("expected work id");
+        let bytes = std::fs::read(&row[1]).expect("query file");
+        let started = Instant::now();
+        let result = fingerprint(&bytes, &limits);
+        let fp_ms = started.elapsed().as_secs_f64() * 1e3;
+        total_ms += fp_ms;
+        let line = match result {
+            Err(e) => {
+                serde_json::json!({"query": row[0], "expected": expected, "error": e.to_string()})
+            }
+            Ok(fp) => {
+                let outcome = index.query(&fp);
+                // Raw best distances over the eight orientations, to the true work and to the
+                // nearest other work, whatever the thresholds.
+                let pdq_to = |w: &Fingerprints| {
+                    fp.pdq_dihedral
+                        .iter()
+                        .map(|v| v.distance(&w.pdq))
+                        .min()
+                        .unwrap()
+                };
+                let ph_to = |w: &Fingerprints| {
+                    fp.phash_dihedral
+                        .iter()
+                        .map(|v| v.distance(&w.phash))
+                        .min()
+                        .unwrap()
+                };
+                let truth = works.iter().find(|(id, _)| *id == expected).map(|(_, w)| w);
+                let others = works.iter().filter(|(id, _)| *id != expected);
+                let other_pdq = others
+                    .clone()
+                    .filter(|(_, w)| w.pdq_quality >= 50)
+                    .map(|(_, w)| pdq_to(w))
+                    .min();
+                let other_phash = others.map(|(_, w)| ph_to(w)).min();
+                serde_json::json!({
+                    "query": row[0],
+                    "expected": expected,
+                    "decision": outcome.decision,
+                    "best_work": outcome.candidates.first().map(|c| c.work_id),
+                    "best_decision": outcome.candidates.first().map(|c| c.decision),
+                    "decided_by": outcome.decided_by,
+                    "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
+                    "quality": fp.pdq_quality,
+                    "true_quality": truth.map(|w| w.pdq_quality),
+                    "true_pdq": truth.map(pdq_to),
+                    "true_phash": truth.map(ph_to),
+                    "other_pdq": other_pdq,
+                    "other_phash": other_phash,
+                    "trimmed": fp.trimmed,
+                    "ms": fp_ms,
+                })
+            }
+        };
+        writeln!(out, "{line}").unwrap();
+    }
+    eprintln!(
+        "fingerprinted {} queries, mean {:.2} ms",
+        queries.len(),
+        total_ms / queries.len().max(1) as f64
+    );
+}

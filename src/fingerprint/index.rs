@@ -1,0 +1,790 @@
+//! The in-memory match index: exact lookup by SHA-256 and exact Hamming-radius search over PDQ
+//! (256-bit) and pHash (64-bit) codes by multi-index hashing.
+//!
+//! Multi-index hashing (Norouzi, Punjani and Fleet, TPAMI 2014): cut every code into `m`
+//! disjoint substrings and index each substring in its own table. If two codes are within
+//! Hamming distance `r`, then by the pigeonhole principle at least one of their `m` substrings
+//! differs in at most `floor(r / m)` bits. So probing, in every table, all keys within
+//! `floor(r / m)` of the query's substring finds every code within `r`; candidates are then
+//! checked against the full code. The search is exact, not approximate. Substrings are about
+//! `log2(N)` bits, which keeps the expected bucket size near one.
+//!
+//! Tables are compressed-sparse-row arrays (a bucket-offset array of `2^b + 1` entries and one
+//! slot array), rebuilt in bulk. New works land in a small pending tail that queries scan
+//! linearly, and the tables are rebuilt once the tail outgrows about 1/64 of the index, so
+//! inserts cost amortised `O(m)`. Removal marks a slot dead; dead slots are dropped at the next
+//! rebuild. Everything stays within 256 bytes per registered work (see `memory_bytes`).
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use super::pdq::Dihedral;
+use super::phash::PHash;
+use super::Fingerprints;
+
+/// PDQ distance at or below which two images are the same work (of 256 bits). See
+/// `docs/matching.md` for the measurements behind every threshold here.
+pub const PDQ_MATCH_DISTANCE: u32 = 31;
+/// PDQ distance at or below which a work is reported as a possible match; also the radius the
+/// PDQ tables are searched with.
+pub const PDQ_POSSIBLE_DISTANCE: u32 = 45;
+/// Below this quality (on either side) a PDQ hash is too unstable to decide a match: flat,
+/// dark or tiny images hash to near-random bits.
+pub const PDQ_MIN_QUALITY: u8 = 50;
+/// pHash distance at or below which two images are the same work (of 64 bits); decisive only
+/// when PDQ is untrusted. The robustness benchmark found unrelated photographs at pHash
+/// distance 0 (the mean-threshold DCT hash is nearly constant), so pHash never overrides PDQ.
+pub const PHASH_MATCH_DISTANCE: u32 = 4;
+/// pHash distance at or below which a work is reported as a possible match; also the pHash
+/// search radius.
+pub const PHASH_POSSIBLE_DISTANCE: u32 = 10;
+
+/// The distances that turn evidence into decisions; [`Thresholds::default`] uses the constants
+/// above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub pdq_match: u32,
+    pub pdq_possible: u32,
+    pub pdq_min_quality: u8,
+    pub phash_match: u32,
+    pub phash_possible: u32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            pdq_match: PDQ_MATCH_DISTANCE,
+            pdq_possible: PDQ_POSSIBLE_DISTANCE,
+            pdq_min_quality: PDQ_MIN_QUALITY,
+            phash_match: PHASH_MATCH_DISTANCE,
+            phash_possible: PHASH_POSSIBLE_DISTANCE,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    None,
+    Possible,
+    Match,
+}
+
+/// Why a work was found. `orientation` is the transform that takes the registered work to the
+/// upload (e.g. `FlipHorizontal` for a mirrored copy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    ExactBytes,
+    Pdq {
+        distance: u32,
+        orientation: Dihedral,
+    },
+    Phash {
+        distance: u32,
+        orientation: Dihedral,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub work_id: i64,
+    pub decision: Decision,
+    /// The evidence behind `decision`.
+    pub evidence: Evidence,
+    /// Best PDQ distance over the eight orientations, when within the search radius.
+    pub pdq_distance: Option<u32>,
+    /// Whether both PDQ hashes were of trustworthy quality.
+    pub pdq_trusted: bool,
+    /// Best pHash distance over the eight orientations, when within the search radius.
+    pub phash_distance: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatchOutcome {
+    /// The best candidate's decision, `None` when there are no candidates.
+    pub decision: Decision,
+    /// The evidence that decided, i.e. that of the best candidate.
+    pub decided_by: Option<Evidence>,
+    /// Best first: by decision, then exact bytes before PDQ before pHash, then distance.
+    pub candidates: Vec<Candidate>,
+}
+
+/// One multi-index over codes of `W` 64-bit words.
+#[derive(Debug, Default)]
+struct MultiIndex<const W: usize> {
+    tables: Vec<Table>,
+}
+
+#[derive(Debug)]
+struct Table {
+    start: u32,
+    bits: u32,
+    /// `offsets[k]..offsets[k + 1]` is the range of `slots` whose substring is `k`.
+    offsets: Vec<u32>,
+    slots: Vec<u32>,
+}
+
+fn substring<const W: usize>(code: &[u64; W], start: u32, bits: u32) -> u32 {
+    let word = (start / 64) as usize;
+    let shift = start % 64;
+    let mut v = code[word] >> shift;
+    if shift + bits > 64 && word + 1 < W {
+        v |= code[word + 1] << (64 - shift);
+    }
+    (v & ((1u64 << bits) - 1)) as u32
+}
+
+/// Calls `f` with every `bits`-bit key within Hamming distance `radius` of `key`.
+fn for_each_within(key: u32, bits: u32, radius: u32, f: &mut impl FnMut(u32)) {
+    fn go(key: u32, from: u32, bits: u32, left: u32, f: &mut impl FnMut(u32)) {
+        f(key);
+        if left == 0 {
+            return;
+        }
+        for b in from..bits {
+            go(key ^ (1 << b), b + 1, bits, left - 1, f);
+        }
+    }
+    go(key, 0, bits, radius.min(bits), f);
+}
+
+impl<const W: usize> MultiIndex<W> {
+    /// Substring length for `n` codes: about `log2(n)` bits, so buckets hold about one code.
+    fn substring_bits(n: usize) -> u32 {
+        (usize::BITS - n.max(1).leading_zeros())
+            .saturating_sub(1)
+            .clamp(8, 24)
+    }
+
+    fn build(codes: &[[u64; W]]) -> Self {
+        let total = 64 * W as u32;
+        let b = Self::substring_bits(codes.len()).min(total);
+        let m = total.div_ceil(b);
+        let mut tables = Vec::with_capacity(m as usize);
+        let mut start = 0;
+        for t in 0..m {
+            // Spread the remainder so lengths differ by at most one bit.
+            let bits = total / m + u32::from(t < total % m);
+            let mut offsets = vec![0u32; (1usize << bits) + 1];
+            for code in codes {
+                offsets[substring(code, start, bits) as usize + 1] += 1;
+            }
+            for k in 1..offsets.len() {
+                offsets[k] += offsets[k - 1];
+            }
+            let mut cursor = offsets.clone();
+            let mut slots = vec![0u32; codes.len()];
+            for (slot, code) in codes.iter().enumerate() {
+                let key = substring(code, start, bits) as usize;
+                slots[cursor[key] as usize] = slot as u32;
+                cursor[key] += 1;
+            }
+            tables.push(Table {
+                start,
+                bits,
+                offsets,
+                slots,
+            });
+            start += bits;
+        }
+        MultiIndex { tables }
+    }
+
+    /// Slots that may be within `radius` of `query` (a superset, with repeats).
+    fn candidates(&self, query: &[u64; W], radius: u32, out: &mut Vec<u32>) {
+        if self.tables.is_empty() {
+            return;
+        }
+        let per_table = radius / self.tables.len() as u32;
+        for table in &self.tables {
+            let key = substring(query, table.start, table.bits);
+            for_each_within(key, table.bits, per_table, &mut |k| {
+                let (lo, hi) = (
+                    table.offsets[k as usize] as usize,
+                    table.offsets[k as usize + 1] as usize,
+                );
+                out.extend_from_slice(&table.slots[lo..hi]);
+            });
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.tables
+            .iter()
+            .map(|t| 4 * (t.offsets.capacity() + t.slots.capacity()))
+            .sum()
+    }
+}
+
+fn pdq_distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
+}
+
+/// Registered works and their fingerprints, searchable by SHA-256, PDQ and pHash.
+#[derive(Debug)]
+pub struct MatchIndex {
+    thresholds: Thresholds,
+    // One entry per slot; slots `frozen..` are the pending tail.
+    work_ids: Vec<i64>,
+    sha: Vec<[u8; 32]>,
+    pdq: Vec<[u64; 4]>,
+    phash: Vec<u64>,
+    quality: Vec<u8>,
+    alive: Vec<bool>,
+    frozen: usize,
+    dead: usize,
+    /// Frozen slots ordered by work id, then by SHA-256, for binary search.
+    by_work: Vec<u32>,
+    by_sha: Vec<u32>,
+    pdq_index: MultiIndex<4>,
+    phash_index: MultiIndex<1>,
+    min_pending: usize,
+}
+
+impl Default for MatchIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MatchIndex {
+    pub fn new() -> Self {
+        Self::with_thresholds(Thresholds::default())
+    }
+
+    pub fn with_thresholds(thresholds: Thresholds) -> Self {
+        MatchIndex {
+            thresholds,
+            work_ids: Vec::new(),
+            sha: Vec::new(),
+            pdq: Vec::new(),
+            phash: Vec::new(),
+            quality: Vec::new(),
+            alive: Vec::new(),
+            frozen: 0,
+            dead: 0,
+            by_work: Vec::new(),
+            by_sha: Vec::new(),
+            pdq_index: MultiIndex::default(),
+            phash_index: MultiIndex::default(),
+            min_pending: 1024,
+        }
+    }
+
+    pub fn thresholds(&self) -> &Thresholds {
+        &self.thresholds
+    }
+
+    /// Number of registered works.
+    pub fn len(&self) -> usize {
+        self.work_ids.len() - self.dead
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Registers (or re-registers, replacing the old fingerprints) a work.
+    pub fn insert(&mut self, work_id: i64, fp: &Fingerprints) {
+        self.remove(work_id);
+        self.work_ids.push(work_id);
+        self.sha.push(fp.sha256.0);
+        self.pdq.push(fp.pdq.0);
+        self.phash.push(fp.phash.0);
+        self.quality.push(fp.pdq_quality);
+        self.alive.push(true);
+        let pending = self.work_ids.len() - self.frozen;
+        if pending > self.min_pending.max(self.frozen / 64) {
+            self.rebuild();
+        }
+    }
+
+    /// Registers many works and builds the tables once.
+    pub fn extend<F: Borrow<Fingerprints>>(&mut self, works: impl IntoIterator<Item = (i64, F)>) {
+        let saved = self.min_pending;
+        self.min_pending = usize::MAX;
+        for (id, fp) in works {
+            self.insert(id, fp.borrow());
+        }
+        self.min_pending = saved;
+        self.rebuild();
+    }
+
+    /// Forgets a work; returns whether it was registered.
+    pub fn remove(&mut self, work_id: i64) -> bool {
+        let Some(slot) = self.slot_of(work_id) else {
+            return false;
+        };
+        self.alive[slot] = false;
+        self.dead += 1;
+        if self.dead > self.min_pending.max(self.len() / 4) {
+            self.rebuild();
+        }
+        true
+    }
+
+    fn slot_of(&self, work_id: i64) -> Option<usize> {
+        let frozen = self
+            .by_work
+            .binary_search_by(|&s| self.work_ids[s as usize].cmp(&work_id))
+            .ok()
+            .map(|i| self.by_work[i] as usize)
+            .filter(|&s| self.alive[s]);
+        frozen.or_else(|| {
+            (self.frozen..self.work_ids.len())
+                .find(|&s| self.alive[s] && self.work_ids[s] == work_id)
+        })
+    }
+
+    /// Drops dead slots and indexes everything, leaving an empty pending tail.
+    pub fn rebuild(&mut self) {
+        let keep: Vec<usize> = (0..self.work_ids.len())
+            .filter(|&s| self.alive[s])
+            .collect();
+        fn compact<T: Copy>(v: &mut Vec<T>, keep: &[usize], spare: usize) {
+            let mut out = Vec::with_capacity(keep.len() + spare);
+            out.extend(keep.iter().map(|&s| v[s]));
+            *v = out;
+        }
+        // Room for the next pending tail, so growth never doubles the arrays.
+        let spare = self.min_pending.min(1 << 20).max(keep.len() / 64) + 1;
+        compact(&mut self.work_ids, &keep, spare);
+        compact(&mut self.sha, &keep, spare);
+        compact(&mut self.pdq, &keep, spare);
+        compact(&mut self.phash, &keep, spare);
+        compact(&mut self.quality, &keep, spare);
+        self.alive = vec![true; keep.len()];
+        self.alive.reserve_exact(spare);
+        self.dead = 0;
+        self.frozen = self.work_ids.len();
+        let n = self.frozen as u32;
+        self.by_work = (0..n).collect();
+        self.by_work
+            .sort_unstable_by_key(|&s| self.work_ids[s as usize]);
+        self.by_sha = (0..n).collect();
+        self.by_sha.sort_unstable_by_key(|&s| self.sha[s as usize]);
+        self.pdq_index = MultiIndex::build(&self.pdq);
+        let phashes: Vec<[u64; 1]> = self.phash.iter().map(|&p| [p]).collect();
+        self.phash_index = MultiIndex::build(&phashes);
+    }
+
+    /// Approximate heap bytes held, for the 256-bytes-per-work budget.
+    pub fn memory_bytes(&self) -> usize {
+        self.work_ids.capacity() * 8
+            + self.sha.capacity() * 32
+            + self.pdq.capacity() * 32
+            + self.phash.capacity() * 8
+            + self.quality.capacity()
+            + self.alive.capacity()
+            + (self.by_work.capacity() + self.by_sha.capacity()) * 4
+            + self.pdq_index.memory_bytes()
+            + self.phash_index.memory_bytes()
+    }
+
+    /// Every registered work within the search radii of `fp`, with a decision.
+    pub fn query(&self, fp: &Fingerprints) -> MatchOutcome {
+        let t = &self.thresholds;
+        let mut found: Vec<Found> = Vec::new();
+
+        // Exact bytes.
+        let at = self
+            .by_sha
+            .partition_point(|&s| self.sha[s as usize] < fp.sha256.0);
+        let frozen_hits = self.by_sha[at..]
+            .iter()
+            .map(|&s| s as usize)
+            .take_while(|&s| self.sha[s] == fp.sha256.0);
+        let pending_hits = (self.frozen..self.sha.len()).filter(|&s| self.sha[s] == fp.sha256.0);
+        for slot in frozen_hits.chain(pending_hits) {
+            if self.alive[slot] {
+                found.push(Found::new(slot));
+                found.last_mut().expect("just pushed").exact = true;
+            }
+        }
+
+        // PDQ, all eight orientations of the query against the registered originals.
+        let mut slots = Vec::new();
+        for variant in &fp.pdq_dihedral {
+            self.pdq_index
+                .candidates(&variant.0, t.pdq_possible, &mut slots);
+        }
+        slots.extend(self.frozen as u32..self.pdq.len() as u32);
+        slots.sort_unstable();
+        slots.dedup();
+        for &slot in &slots {
+            let slot = slot as usize;
+            if !self.alive[slot] {
+                continue;
+            }
+            let (k, d) = best_of(&fp.pdq_dihedral, |v| pdq_distance(&v.0, &self.pdq[slot]));
+            if d <= t.pdq_possible {
+                entry(&mut found, slot).pdq = Some((d, Dihedral::ALL[k].inverse()));
+            }
+        }
+
+        // pHash, the same way.
+        slots.clear();
+        for variant in &fp.phash_dihedral {
+            self.phash_index
+                .candidates(&[variant.0], t.phash_possible, &mut slots);
+        }
+        slots.extend(self.frozen as u32..self.phash.len() as u32);
+        slots.sort_unstable();
+        slots.dedup();
+        for &slot in &slots {
+            let slot = slot as usize;
+            if !self.alive[slot] {
+                continue;
+            }
+            let (k, d) = best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
+            if d <= t.phash_possible {
+                entry(&mut found, slot).phash = Some((d, Dihedral::ALL[k].inverse()));
+            }
+        }
+
+        let mut candidates: Vec<Candidate> = found
+            .into_iter()
+            .map(|f| {
+                let trusted = fp.pdq_quality >= t.pdq_min_quality
+                    && self.quality[f.slot] >= t.pdq_min_quality;
+                decide(t, self.work_ids[f.slot], &f, trusted)
+            })
+            .collect();
+        candidates.sort_by(rank);
+        MatchOutcome {
+            decision: candidates.first().map_or(Decision::None, |c| c.decision),
+            decided_by: candidates.first().map(|c| c.evidence),
+            candidates,
+        }
+    }
+}
+
+struct Found {
+    slot: usize,
+    exact: bool,
+    pdq: Option<(u32, Dihedral)>,
+    phash: Option<(u32, Dihedral)>,
+}
+
+impl Found {
+    fn new(slot: usize) -> Self {
+        Found {
+            slot,
+            exact: false,
+            pdq: None,
+            phash: None,
+        }
+    }
+}
+
+fn entry(found: &mut Vec<Found>, slot: usize) -> &mut Found {
+    let i = match found.iter().position(|f| f.slot == slot) {
+        Some(i) => i,
+        None => {
+            found.push(Found::new(slot));
+            found.len() - 1
+        }
+    };
+    &mut found[i]
+}
+
+/// Index and distance of the closest variant; ties go to the earlier (simpler) transform.
+fn best_of<T>(variants: &[T; 8], dist: impl Fn(&T) -> u32) -> (usize, u32) {
+    variants
+        .iter()
+        .map(dist)
+        .enumerate()
+        .min_by_key(|&(k, d)| (d, k))
+        .expect("eight variants")
+}
+
+fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candidate {
+    let pdq_ev = f.pdq.map(|(distance, orientation)| Evidence::Pdq {
+        distance,
+        orientation,
+    });
+    let phash_ev = f.phash.map(|(distance, orientation)| Evidence::Phash {
+        distance,
+        orientation,
+    });
+    let pdq_d = f.pdq.map(|p| p.0);
+    let phash_d = f.phash.map(|p| p.0);
+    // PDQ that is trusted and far away contradicts a pHash hit; untrusted PDQ says nothing.
+    let pdq_allows = !pdq_trusted || pdq_d.is_some();
+    let (decision, evidence) = if f.exact {
+        (Decision::Match, Evidence::ExactBytes)
+    } else if pdq_trusted && pdq_d.is_some_and(|d| d <= t.pdq_match) {
+        (Decision::Match, pdq_ev.expect("has distance"))
+    } else if pdq_allows && !pdq_trusted && phash_d.is_some_and(|d| d <= t.phash_match) {
+        (Decision::Match, phash_ev.expect("has distance"))
+    } else if let (true, Some(ev)) = (pdq_trusted, pdq_ev) {
+        (Decision::Possible, ev)
+    } else if let Some(ev) = phash_ev {
+        (Decision::Possible, ev)
+    } else {
+        // Untrusted PDQ within the radius: reported, never decisive.
+        (Decision::Possible, pdq_ev.expect("found by some path"))
+    };
+    Candidate {
+        work_id,
+        decision,
+        evidence,
+        pdq_distance: pdq_d,
+        pdq_trusted,
+        phash_distance: phash_d,
+    }
+}
+
+fn rank(a: &Candidate, b: &Candidate) -> Ordering {
+    fn key(c: &Candidate) -> (std::cmp::Reverse<Decision>, u8, u32, i64) {
+        let (kind, d) = match c.evidence {
+            Evidence::ExactBytes => (0, 0),
+            Evidence::Pdq { distance, .. } => (1, distance),
+            Evidence::Phash { distance, .. } => (2, distance),
+        };
+        (std::cmp::Reverse(c.decision), kind, d, c.work_id)
+    }
+    key(a).cmp(&key(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::{PdqHash, Sha256Digest, ALGORITHM_VERSION};
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    fn random_fp(rng: &mut StdRng) -> Fingerprints {
+        let pdq = PdqHash([rng.gen(), rng.gen(), rng.gen(), rng.gen()]);
+        let phash = PHash(rng.gen());
+        let mut sha = [0u8; 32];
+        rng.fill(&mut sha);
+        fingerprints(pdq, phash, Sha256Digest(sha), 100)
+    }
+
+    /// Fingerprints whose dihedral variants are distinct random codes, as they would be for a
+    /// real, asymmetric image.
+    fn fingerprints(pdq: PdqHash, phash: PHash, sha: Sha256Digest, quality: u8) -> Fingerprints {
+        let mut pdq_dihedral = [pdq; 8];
+        let mut phash_dihedral = [phash; 8];
+        for k in 1..8u64 {
+            let spin = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(k);
+            pdq_dihedral[k as usize] = PdqHash(pdq.0.map(|w| w.rotate_left(k as u32 * 7) ^ spin));
+            phash_dihedral[k as usize] = PHash(phash.0.rotate_left(k as u32 * 5) ^ spin);
+        }
+        Fingerprints {
+            algorithm: ALGORITHM_VERSION.into(),
+            sha256: sha,
+            format: "png".into(),
+            width: 100,
+            height: 100,
+            pdq,
+            pdq_quality: quality,
+            pdq_dihedral,
+            phash,
+            phash_dihedral,
+            trimmed: false,
+        }
+    }
+
+    fn flip_bits<const W: usize>(code: &mut [u64; W], n: usize, rng: &mut StdRng) {
+        let mut chosen = std::collections::HashSet::new();
+        while chosen.len() < n {
+            chosen.insert(rng.gen_range(0..64 * W));
+        }
+        for b in chosen {
+            code[b / 64] ^= 1 << (b % 64);
+        }
+    }
+
+    #[test]
+    fn substrings_cover_every_bit_once() {
+        let code = [u64::MAX, 0, u64::MAX, 0];
+        let mi = MultiIndex::<4>::build(&[code]);
+        let total: u32 = mi.tables.iter().map(|t| t.bits).sum();
+        assert_eq!(total, 256);
+        let ones: u32 = mi
+            .tables
+            .iter()
+            .map(|t| substring(&code, t.start, t.bits).count_ones())
+            .sum();
+        assert_eq!(ones, 128);
+    }
+
+    #[test]
+    fn enumerates_exactly_the_keys_within_the_radius() {
+        let mut keys = Vec::new();
+        for_each_within(0b1010, 6, 2, &mut |k| keys.push(k));
+        keys.sort_unstable();
+        let expected: Vec<u32> = (0..64u32)
+            .filter(|k| (k ^ 0b1010).count_ones() <= 2)
+            .collect();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn multi_index_search_equals_brute_force() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let n = 20_000;
+        let mut codes: Vec<[u64; 4]> = (0..n)
+            .map(|_| [rng.gen(), rng.gen(), rng.gen(), rng.gen()])
+            .collect();
+        // Plant near neighbours of a few queries at every distance up to the radius.
+        let queries: Vec<[u64; 4]> = (0..20)
+            .map(|_| [rng.gen(), rng.gen(), rng.gen(), rng.gen()])
+            .collect();
+        for q in &queries {
+            for d in (0..=60).step_by(3) {
+                let mut c = *q;
+                flip_bits(&mut c, d, &mut rng);
+                codes.push(c);
+            }
+        }
+        let mi = MultiIndex::<4>::build(&codes);
+        for radius in [0, 10, 31, 45, 60] {
+            for q in &queries {
+                let mut got = Vec::new();
+                mi.candidates(q, radius, &mut got);
+                got.sort_unstable();
+                got.dedup();
+                got.retain(|&s| pdq_distance(&codes[s as usize], q) <= radius);
+                let expected: Vec<u32> = (0..codes.len() as u32)
+                    .filter(|&s| pdq_distance(&codes[s as usize], q) <= radius)
+                    .collect();
+                assert_eq!(got, expected, "radius {radius}");
+            }
+        }
+    }
+
+    #[test]
+    fn finds_near_copies_in_any_orientation_frozen_or_pending() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut index = MatchIndex::new();
+        let works: Vec<Fingerprints> = (0..3000).map(|_| random_fp(&mut rng)).collect();
+        index.extend(works.iter().enumerate().map(|(i, f)| (i as i64, f)));
+        // One more work that stays in the pending tail.
+        let late = random_fp(&mut rng);
+        index.insert(9999, &late);
+        assert_eq!(index.len(), 3001);
+
+        for (work_id, original) in [(17i64, &works[17]), (9999, &late)] {
+            // An upload that is the work mirrored: its Transpose variant is the original.
+            let mut upload = random_fp(&mut rng);
+            let mut near = original.pdq.0;
+            flip_bits(&mut near, 20, &mut rng);
+            upload.pdq_dihedral[6] = PdqHash(near);
+            let out = index.query(&upload);
+            assert_eq!(out.decision, Decision::Match, "{out:?}");
+            let best = &out.candidates[0];
+            assert_eq!(best.work_id, work_id);
+            assert_eq!(
+                best.evidence,
+                Evidence::Pdq {
+                    distance: 20,
+                    orientation: Dihedral::Transpose
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn exact_bytes_decide_and_removal_forgets() {
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut index = MatchIndex::new();
+        let a = random_fp(&mut rng);
+        index.insert(1, &a);
+        index.insert(2, &random_fp(&mut rng));
+        let out = index.query(&a);
+        assert_eq!(out.decision, Decision::Match);
+        assert_eq!(out.decided_by, Some(Evidence::ExactBytes));
+        assert_eq!(out.candidates[0].work_id, 1);
+        assert!(index.remove(1));
+        assert!(!index.remove(1));
+        assert_eq!(index.query(&a).decision, Decision::None);
+        index.rebuild();
+        assert_eq!(index.len(), 1);
+        assert_eq!(index.query(&a).decision, Decision::None);
+    }
+
+    #[test]
+    fn low_quality_pdq_falls_back_to_phash_and_is_never_decisive_alone() {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut index = MatchIndex::new();
+        let dark = fingerprints(
+            PdqHash([1, 2, 3, 4]),
+            PHash(0xF0F0),
+            Sha256Digest([9; 32]),
+            10,
+        );
+        index.insert(5, &dark);
+        // Same PDQ, unrelated pHash: only a possible match.
+        let mut other = fingerprints(
+            PdqHash([1, 2, 3, 4]),
+            PHash(!0xF0F0),
+            Sha256Digest([8; 32]),
+            10,
+        );
+        other.phash_dihedral = [PHash(!0xF0F0); 8];
+        let out = index.query(&other);
+        assert_eq!(out.decision, Decision::Possible);
+        assert!(!out.candidates[0].pdq_trusted);
+        // Near pHash: a match on pHash evidence.
+        let mut near = fingerprints(
+            random_fp(&mut rng).pdq,
+            PHash(0xF0F1),
+            Sha256Digest([7; 32]),
+            10,
+        );
+        near.phash_dihedral[0] = PHash(0xF0F1);
+        let out = index.query(&near);
+        assert_eq!(out.decision, Decision::Match);
+        assert!(matches!(
+            out.decided_by,
+            Some(Evidence::Phash { distance: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn trusted_distant_pdq_vetoes_a_phash_coincidence() {
+        let mut rng = StdRng::seed_from_u64(4);
+        let mut index = MatchIndex::new();
+        let a = random_fp(&mut rng);
+        index.insert(1, &a);
+        let mut b = random_fp(&mut rng);
+        b.phash_dihedral[0] = a.phash;
+        let out = index.query(&b);
+        assert_eq!(out.decision, Decision::Possible);
+    }
+
+    #[test]
+    fn reinserting_a_work_replaces_it() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut index = MatchIndex::new();
+        let a = random_fp(&mut rng);
+        let b = random_fp(&mut rng);
+        index.insert(1, &a);
+        index.insert(1, &b);
+        assert_eq!(index.len(), 1);
+        assert_eq!(index.query(&a).decision, Decision::None);
+        assert_eq!(index.query(&b).candidates[0].work_id, 1);
+    }
+
+    #[test]
+    fn stays_within_256_bytes_per_work() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let works: Vec<Fingerprints> = (0..100_000).map(|_| random_fp(&mut rng)).collect();
+        let mut index = MatchIndex::new();
+        index.extend(works.iter().enumerate().map(|(i, f)| (i as i64, f)));
+        for (i, f) in works.iter().take(1000).enumerate() {
+            index.insert(200_000 + i as i64, f);
+        }
+        let per_work = index.memory_bytes() / index.len();
+        assert!(per_work <= 256, "{per_work} bytes per work");
+    }
+}
