@@ -13,7 +13,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn health(service: web::Data<Service>) -> Result<HttpResponse, ApiError> {
-    service.health().await?;
+    service.health().await.map_err(|cause| {
+        tracing::warn!(%cause, "health check failed");
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the service cannot reach its database",
+        )
+    })?;
     Ok(HttpResponse::Ok().json(json!({"status": "ok"})))
 }
 
