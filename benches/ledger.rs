@@ -5,8 +5,9 @@
 //! `cargo bench --bench ledger`; results and the curve are recorded in docs/BENCHMARKS.md.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
-use provenance_ledger::ledger::{leaf_hash, prove_inclusion, BatchAppender, MemoryHashes};
-use sha2::{Digest, Sha256};
+use provenance_ledger::ledger::{
+    leaf_hash, prove_inclusion, BatchAppender, MemoryHashes, Rfc9162Hasher,
+};
 
 fn sizes() -> Vec<u64> {
     let max: u64 = std::env::var("LEDGER_BENCH_MAX")
@@ -21,28 +22,6 @@ fn sizes() -> Vec<u64> {
 
 fn entry(i: u64) -> Vec<u8> {
     format!("entry number {i} with some padding to look like a real note").into_bytes()
-}
-
-#[derive(Clone)]
-struct Rfc9162;
-
-impl rs_merkle::Hasher for Rfc9162 {
-    type Hash = [u8; 32];
-    fn hash(data: &[u8]) -> [u8; 32] {
-        Sha256::digest(data).into()
-    }
-    fn concat_and_hash(left: &[u8; 32], right: Option<&[u8; 32]>) -> [u8; 32] {
-        match right {
-            Some(right) => {
-                let mut h = Sha256::new();
-                h.update([1u8]);
-                h.update(left);
-                h.update(right);
-                h.finalize().into()
-            }
-            None => *left,
-        }
-    }
 }
 
 fn bench_append_and_prove(c: &mut Criterion) {
@@ -63,7 +42,7 @@ fn bench_append_and_prove(c: &mut Criterion) {
         });
         if n <= 1_000_000 {
             let leaves: Vec<[u8; 32]> = (0..n).map(|i| leaf_hash(&entry(i)).0).collect();
-            let tree = rs_merkle::MerkleTree::<Rfc9162>::from_leaves(&leaves);
+            let tree = rs_merkle::MerkleTree::<Rfc9162Hasher>::from_leaves(&leaves);
             drop(leaves);
             group.sample_size(10);
             group.bench_with_input(BenchmarkId::new("rs_merkle_rebuild", n), &n, |b, _| {

@@ -109,6 +109,19 @@ mod tests {
         entries: Vec<Vec<u8>>,
     }
 
+    impl MemoryLog {
+        fn empty() -> Self {
+            MemoryLog {
+                head: TreeHead {
+                    size: 0,
+                    root: EMPTY_ROOT,
+                },
+                hashes: MemoryHashes::default(),
+                entries: vec![],
+            }
+        }
+    }
+
     impl HashReader for MemoryLog {
         fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
             self.hashes.read_hashes(indexes)
@@ -141,14 +154,7 @@ mod tests {
     #[test]
     fn rounds_extend_the_tree_and_every_entry_is_provable() {
         let key = LogKey::generate("example.org/log").unwrap();
-        let mut log = MemoryLog {
-            head: TreeHead {
-                size: 0,
-                root: EMPTY_ROOT,
-            },
-            hashes: MemoryHashes::default(),
-            entries: vec![],
-        };
+        let mut log = MemoryLog::empty();
         let first = sequence_round(&mut log, &key, &[pending("a"), pending("b")]).unwrap();
         assert_eq!(first.first_index, 0);
         let second = sequence_round(&mut log, &key, &[pending("c")]).unwrap();
@@ -171,14 +177,7 @@ mod tests {
     #[test]
     fn a_head_that_does_not_match_the_stored_tree_is_never_extended() {
         let key = LogKey::generate("example.org/log").unwrap();
-        let mut log = MemoryLog {
-            head: TreeHead {
-                size: 0,
-                root: EMPTY_ROOT,
-            },
-            hashes: MemoryHashes::default(),
-            entries: vec![],
-        };
+        let mut log = MemoryLog::empty();
         sequence_round(&mut log, &key, &[pending("a"), pending("b")]).unwrap();
         log.head.root.0[0] ^= 1;
         assert!(sequence_round(&mut log, &key, &[pending("c")]).is_err());

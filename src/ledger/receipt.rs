@@ -162,8 +162,9 @@ pub fn verify_receipt(
 
 /// rs_merkle's single-leaf proofs are RFC 9162 audit paths when its hasher uses the 0x01 node
 /// prefix and passes a lone node up unchanged, which is how RFC 9162 splits an unbalanced tree.
+/// Leaves are given to it already hashed (with the 0x00 prefix).
 #[derive(Clone)]
-struct Rfc9162Hasher;
+pub struct Rfc9162Hasher;
 
 impl rs_merkle::Hasher for Rfc9162Hasher {
     type Hash = [u8; 32];
