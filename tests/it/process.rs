@@ -158,6 +158,24 @@ fn hammer(
         .collect()
 }
 
+/// Stops the clients and answers every receipt they were given, requiring a useful number.
+fn stop_and_collect(
+    stop: &AtomicBool,
+    workers: Vec<std::thread::JoinHandle<Vec<Receipt>>>,
+) -> Vec<Receipt> {
+    stop.store(true, Ordering::Relaxed);
+    let receipts: Vec<Receipt> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        receipts.len() >= 100,
+        "only {} appends acknowledged",
+        receipts.len()
+    );
+    receipts
+}
+
 fn checkpoint_of(receipt: &Receipt, verifier: &LogVerifier) -> SignedCheckpoint {
     let proof = InclusionProof::parse(&receipt.proof).unwrap();
     SignedCheckpoint::open(&proof.checkpoint_note, verifier).unwrap()
@@ -239,16 +257,7 @@ fn a_crash_mid_append_loses_nothing_acknowledged_and_forks_nothing() {
         }
     }
     node.kill();
-    stop.store(true, Ordering::Relaxed);
-    let receipts: Vec<Receipt> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    assert!(
-        receipts.len() >= 100,
-        "only {} appends acknowledged",
-        receipts.len()
-    );
+    let receipts = stop_and_collect(&stop, workers);
 
     let restarted = Node::start(dir.path(), &db.url, &key);
     assert_log_kept(&restarted, &receipts, &verifier);
@@ -294,16 +303,7 @@ fn two_nodes_on_one_postgres_database_keep_one_consistent_log() {
         stop.clone(),
     );
     std::thread::sleep(Duration::from_secs(3));
-    stop.store(true, Ordering::Relaxed);
-    let receipts: Vec<Receipt> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
-    assert!(
-        receipts.len() >= 100,
-        "only {} appends acknowledged",
-        receipts.len()
-    );
+    let receipts = stop_and_collect(&stop, workers);
     let indexes = Mutex::new(std::collections::BTreeSet::new());
     for receipt in &receipts {
         let index = InclusionProof::parse(&receipt.proof).unwrap().index;
