@@ -26,6 +26,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Licence contracts to use instead of the built-in set.
     pub licenses_dir: Option<PathBuf>,
+    /// Largest image file accepted for upload and decoding.
+    pub max_image_bytes: u64,
 }
 
 /// Values from the config file, the environment or flags; `None` leaves the lower layer's.
@@ -40,6 +42,7 @@ pub struct ConfigOverrides {
     pub max_batch: Option<usize>,
     pub workers: Option<usize>,
     pub licenses_dir: Option<PathBuf>,
+    pub max_image_bytes: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 pub const DEFAULT_ORIGIN: &str = "localhost/provenance";
 pub const DEFAULT_MAX_BATCH: usize = 4096;
+/// Room for a 100-megapixel JPEG at high quality.
+pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 64 << 20;
 
 impl ConfigOverrides {
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
@@ -86,6 +91,7 @@ impl ConfigOverrides {
             max_batch: higher.max_batch.or(self.max_batch),
             workers: higher.workers.or(self.workers),
             licenses_dir: higher.licenses_dir.or(self.licenses_dir),
+            max_image_bytes: higher.max_image_bytes.or(self.max_image_bytes),
         }
     }
 }
@@ -121,6 +127,7 @@ impl Config {
             max_batch,
             workers: values.workers,
             licenses_dir: values.licenses_dir,
+            max_image_bytes: values.max_image_bytes.unwrap_or(DEFAULT_MAX_IMAGE_BYTES),
         })
     }
 }

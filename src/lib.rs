@@ -13,3 +13,4 @@ pub mod licenses;
 pub mod metrics;
 pub mod service;
 pub mod store;
+pub mod works;

@@ -8,22 +8,28 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::fingerprint::FingerprintError;
 use crate::ledger::LedgerError;
 use crate::licenses::LicenseError;
-use crate::service::ServiceError;
+use crate::service::{RegistrationConflict, ServiceError};
 use crate::store::StoreError;
+use crate::works::WorkError;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// More fields for the body, e.g. the id of the work a registration conflicts with.
+    pub details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     error: &'a str,
     message: &'a str,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -32,7 +38,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: None,
         }
+    }
+
+    pub fn with_detail(mut self, name: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details
+            .get_or_insert_with(Default::default)
+            .insert(name.to_owned(), value.into());
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -64,6 +78,7 @@ impl ResponseError for ApiError {
         HttpResponse::build(self.status).json(ErrorBody {
             error: self.code,
             message: &self.message,
+            details: self.details.as_ref(),
         })
     }
 }
@@ -88,6 +103,33 @@ impl From<LedgerError> for ApiError {
             InvalidProof => Self::bad_request("invalid_proof", message),
             ReceiptCheckFailed { .. } => Self::bad_request("receipt_check_failed", message),
             Storage(_) => Self::internal(&message),
+        }
+    }
+}
+
+impl From<FingerprintError> for ApiError {
+    fn from(err: FingerprintError) -> Self {
+        use FingerprintError::*;
+        let message = err.to_string();
+        let too_large = |code| Self::new(StatusCode::PAYLOAD_TOO_LARGE, code, message.clone());
+        match err {
+            FileTooLarge { .. } => too_large("file_too_large"),
+            ImageTooLarge { .. } => too_large("image_too_large"),
+            DecompressionBomb { .. } => too_large("decompression_bomb"),
+            AllocationLimitExceeded { .. } => too_large("allocation_limit_exceeded"),
+            UnsupportedFormat { .. } => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_format",
+                message,
+            ),
+            NotAnImage => Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image", message),
+            TruncatedImage { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "truncated_image", message)
+            }
+            CorruptImage { .. } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "corrupt_image", message)
+            }
+            MalformedHash { .. } => Self::bad_request("malformed_hash", message),
         }
     }
 }
@@ -136,6 +178,26 @@ impl From<ServiceError> for ApiError {
                 "the log is not accepting entries: the service is stopping",
             ),
             ServiceError::Task(_) => Self::internal(&message),
+            ServiceError::Fingerprint(e) => e.into(),
+            ServiceError::Work(e) => {
+                let code = match e {
+                    WorkError::MissingField(_) => "missing_field",
+                    WorkError::FieldTooLong { .. } => "field_too_long",
+                    WorkError::InvalidSourceUrl(_) => "invalid_source_url",
+                    WorkError::UnknownLicense(_) => "unknown_license",
+                };
+                Self::bad_request(code, message)
+            }
+            ServiceError::WorkConflict(conflict) => {
+                let (code, work_id) = match conflict {
+                    RegistrationConflict::AlreadyRegistered { work_id } => {
+                        ("already_registered", work_id)
+                    }
+                    RegistrationConflict::OtherOwner { work_id } => ("conflicting_work", work_id),
+                };
+                Self::new(StatusCode::CONFLICT, code, message).with_detail("work_id", work_id)
+            }
+            ServiceError::NotOwner { .. } => Self::new(StatusCode::FORBIDDEN, "not_owner", message),
         }
     }
 }

@@ -36,7 +36,7 @@ async fn checkpoint(service: web::Data<Service>) -> Result<HttpResponse, ApiErro
         .insert_header((header::CONTENT_TYPE, mime_text_utf8()))
         // The checkpoint changes every round; tlog-tiles asks that it not be cached for long.
         .insert_header(CacheControl(vec![CacheDirective::NoCache]))
-        .body(note))
+        .body(note.to_string()))
 }
 
 async fn verifier_key(service: web::Data<Service>) -> HttpResponse {

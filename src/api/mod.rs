@@ -5,6 +5,8 @@ mod error;
 mod licenses;
 mod log;
 mod system;
+pub mod upload;
+mod works;
 
 pub use error::ApiError;
 
@@ -49,6 +51,7 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                     .configure(system::routes)
                     .configure(log::routes)
                     .configure(licenses::routes)
+                    .configure(works::routes)
                     .default_service(web::to(not_found)),
             );
     }

@@ -1,9 +1,12 @@
-//! The command line: `serve`, `keygen`, `migrate`, `verify`, `accounts`.
+//! The command line: `serve`, `keygen`, `migrate`, `verify`, `accounts`, `fingerprint`,
+//! `check`, `works import`.
 //!
 //! Commands use `anyhow` with context for messages a person can act on, and distinct exit
 //! codes: 0 ok, 1 a verification failed, 2 a usage or input error.
 
 mod accounts;
+mod check;
+mod import;
 mod keyfile;
 mod serve;
 mod verify;
@@ -41,6 +44,13 @@ enum Command {
     /// Manage accounts and their bearer tokens.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
+    /// Print every fingerprint of each image, one JSON line per file.
+    Fingerprint(check::FingerprintArgs),
+    /// Match images against the registered works in a database, one JSON line per file.
+    Check(check::CheckArgs),
+    /// Manage registered works.
+    #[command(subcommand)]
+    Works(import::WorksCommand),
 }
 
 /// Settings shared by the commands that open the service's database. Each flag can also be set
@@ -75,6 +85,9 @@ pub struct ConfigArgs {
     /// A directory of licence contracts to use instead of the built-in set.
     #[arg(long, env = "PROVENANCE_LICENSES_DIR")]
     licenses_dir: Option<PathBuf>,
+    /// Largest image file accepted, in bytes.
+    #[arg(long, env = "PROVENANCE_MAX_IMAGE_BYTES")]
+    max_image_bytes: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -92,6 +105,7 @@ impl ConfigArgs {
             max_batch: self.max_batch,
             workers: self.workers,
             licenses_dir: self.licenses_dir.clone(),
+            max_image_bytes: self.max_image_bytes,
         };
         Ok(Config::resolve(file.overridden_by(given))?)
     }
@@ -118,6 +132,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }),
         Command::Verify(args) => verify::run(args),
         Command::Accounts(command) => accounts::run(command),
+        Command::Fingerprint(args) => check::fingerprint(args),
+        Command::Check(args) => check::check(args),
+        Command::Works(command) => import::run(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

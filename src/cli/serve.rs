@@ -6,9 +6,10 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::fingerprint::DecodeLimits;
 use crate::licenses::LicenseSet;
 use crate::metrics::Metrics;
-use crate::service::Service;
+use crate::service::{Service, Settings};
 use crate::store::Store;
 
 pub fn run(config: Config) -> anyhow::Result<()> {
@@ -43,7 +44,13 @@ async fn serve(config: Config, workers: usize) -> anyhow::Result<()> {
         store,
         key,
         licenses,
-        config.max_batch,
+        Settings {
+            max_batch: config.max_batch,
+            decode_limits: DecodeLimits {
+                max_bytes: config.max_image_bytes,
+                ..DecodeLimits::default()
+            },
+        },
         Arc::new(Metrics::default()),
     )?;
     let server =

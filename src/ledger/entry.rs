@@ -30,12 +30,22 @@ pub enum EntryKind {
     /// Free text appended by an operator: for testing a deployment, or for recording an
     /// operational event (a key rotation, a planned migration) in the log itself.
     OperatorNote,
+    /// A rights holder registered a work: its metadata, licence, fingerprints and owner
+    /// commitment. The work's id is this entry's index.
+    WorkRegistered,
+    /// The licence of a registered work changed; the registration stays as it was.
+    WorkLicenseChanged,
+    /// The AI usage preferences of a registered work were set, changed or withdrawn.
+    WorkPreferencesChanged,
 }
 
 impl EntryKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             EntryKind::OperatorNote => "operator_note",
+            EntryKind::WorkRegistered => "work_registered",
+            EntryKind::WorkLicenseChanged => "work_license_changed",
+            EntryKind::WorkPreferencesChanged => "work_preferences_changed",
         }
     }
 }

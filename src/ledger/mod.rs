@@ -35,8 +35,8 @@ pub use receipt::{verify_receipt, InclusionProof, Receipt, Rfc9162Hasher, Verifi
 pub use tiles::{entry_bundle, TileRequest, TILE_HEIGHT, TILE_WIDTH};
 pub use tlog_tiles::{Hash, HashReader, EMPTY_HASH as EMPTY_ROOT, HASH_SIZE};
 pub use tree::{
-    leaf_hash, prove_consistency, prove_inclusion, tree_root, verify_consistency, verify_inclusion,
-    BatchAppender, MemoryHashes,
+    leaf_hash, prove_consistency, prove_inclusion, stored_leaf_hash, tree_root, verify_consistency,
+    verify_inclusion, BatchAppender, MemoryHashes,
 };
 
 use thiserror::Error;

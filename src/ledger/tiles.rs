@@ -14,7 +14,7 @@ pub const TILE_HEIGHT: u8 = 8;
 pub const TILE_WIDTH: u64 = 1 << TILE_HEIGHT;
 
 /// A parsed request for a tile or entry bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TileRequest {
     Hashes { level: u8, index: u64, width: u32 },
     Entries { index: u64, width: u32 },

@@ -17,6 +17,15 @@ pub fn leaf_hash(entry: &[u8]) -> Hash {
     tlog_tiles::record_hash(entry)
 }
 
+/// The leaf hash of entry `index` as stored in the tree.
+pub fn stored_leaf_hash(index: u64, reader: &impl HashReader) -> Result<Hash, LedgerError> {
+    let stored = reader.read_hashes(&[tlog_tiles::stored_hash_index(0, index)])?;
+    stored
+        .first()
+        .copied()
+        .ok_or_else(|| LedgerError::Storage(format!("the leaf hash of entry {index} is missing")))
+}
+
 /// The root hash of the first `size` leaves.
 pub fn tree_root(size: u64, reader: &impl HashReader) -> Result<Hash, LedgerError> {
     Ok(tlog_tiles::tree_hash(size, reader)?)

@@ -86,6 +86,13 @@ pub struct LockedDbLog<'c> {
     hashes: DbHashes<'c>,
 }
 
+impl LockedDbLog<'_> {
+    /// The connection of the round's transaction, for the rows written along with entries.
+    pub(super) fn conn(&mut self) -> &mut DbConnection {
+        self.hashes.conn.get_mut()
+    }
+}
+
 impl HashReader for LockedDbLog<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
         self.hashes.read_hashes(indexes)
@@ -169,7 +176,7 @@ impl LockedLog for LockedDbLog<'_> {
     }
 }
 
-pub(crate) fn unix_now() -> i64 {
+pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

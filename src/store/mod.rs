@@ -8,9 +8,11 @@
 mod accounts;
 mod log;
 mod schema;
+mod works;
 
 pub use accounts::{Account, NewAccount};
-pub use log::{DbHashes, LockedDbLog, LogRows, RoundError};
+pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
+pub use works::{IndexedWork, StoredWork, WorkFilter};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

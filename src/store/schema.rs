@@ -54,6 +54,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    works (work_id) {
+        work_id -> BigInt,
+        owner_id -> BigInt,
+        owner_salt -> Binary,
+        title -> Text,
+        creator -> Text,
+        source_url -> Nullable<Text>,
+        license_id -> Text,
+        external_id -> Nullable<Text>,
+        content_usage -> Nullable<Text>,
+        sha256 -> Binary,
+        fingerprints -> Text,
+        registered_at -> BigInt,
+        updated_by_entry -> BigInt,
+    }
+}
+
+diesel::table! {
+    work_events (entry_index) {
+        entry_index -> BigInt,
+        work_id -> BigInt,
+        kind -> Text,
+    }
+}
+
+diesel::joinable!(works -> accounts (owner_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     log_meta,
     log_head,
@@ -61,4 +89,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_hashes,
     log_checkpoints,
     accounts,
+    works,
+    work_events,
 );

@@ -3,7 +3,9 @@
 
 mod cli;
 mod contract;
+mod import;
 mod licenses_api;
 mod log_api;
 mod process;
 mod support;
+mod works_api;

@@ -7,9 +7,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service as _, ServiceResponse};
 use actix_web::{test, App};
 use provenance_ledger::accounts::Role;
+use provenance_ledger::fingerprint::DecodeLimits;
 use provenance_ledger::ledger::{LogKey, LogVerifier};
 use provenance_ledger::metrics::Metrics;
-use provenance_ledger::service::Service;
+use provenance_ledger::service::{Service, Settings};
 use provenance_ledger::store::Store;
 use serde_json::Value;
 
@@ -80,7 +81,7 @@ fn psql(url: &str, sql: &str) {
 pub const ORIGIN: &str = "test.example/provenance";
 
 pub struct TestApp {
-    pub db: TestDb,
+    pub db: Arc<TestDb>,
     pub key: LogKey,
     pub service: Arc<Service>,
     pub store: Store,
@@ -92,14 +93,28 @@ impl TestApp {
     }
 
     pub async fn with_batch(max_batch: usize) -> Self {
-        let db = TestDb::new();
+        Self::with_settings(max_batch, DecodeLimits::default().max_bytes).await
+    }
+
+    pub async fn with_settings(max_batch: usize, max_image_bytes: u64) -> Self {
         let key = LogKey::generate(ORIGIN).unwrap();
+        let settings = Settings {
+            max_batch,
+            decode_limits: DecodeLimits {
+                max_bytes: max_image_bytes,
+                ..DecodeLimits::default()
+            },
+        };
+        Self::start(Arc::new(TestDb::new()), key, settings)
+    }
+
+    fn start(db: Arc<TestDb>, key: LogKey, settings: Settings) -> Self {
         let store = Store::open(&db.url).expect("open store");
         let service = Service::start(
             store.clone(),
             key.clone(),
             provenance_ledger::licenses::LicenseSet::builtin(),
-            max_batch,
+            settings,
             Arc::new(Metrics::default()),
         )
         .expect("start service");
@@ -109,6 +124,15 @@ impl TestApp {
             service,
             store,
         }
+    }
+
+    /// Another service on the same database and key, as a second node would be.
+    pub async fn second_node(&self) -> Self {
+        Self::start(
+            self.db.clone(),
+            self.key.clone(),
+            self.service.settings().clone(),
+        )
     }
 
     pub fn verifier(&self) -> LogVerifier {

@@ -10,13 +10,14 @@
 //! thousand concurrent ones share one.
 
 use std::sync::Arc;
-use std::time::Instant;
 
+use bytes::Bytes;
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::accounts::{token_hash, Role};
+use crate::fingerprint::DecodeLimits;
 use crate::ledger::{
     self, EntryBody, EntryKind, EntryNote, Hash, InclusionProof, LedgerError, LogKey, LogVerifier,
     PendingEntry, Receipt, TileRequest, TreeHead,
@@ -27,6 +28,16 @@ use crate::licenses::{
 };
 use crate::metrics::Metrics;
 use crate::store::{Account, NewAccount, Store, StoreError};
+
+mod read_cache;
+mod registry;
+mod sequencer;
+mod works;
+
+pub use read_cache::ReadCache;
+pub use registry::{RegistrationConflict, Registry};
+use sequencer::{AppendJob, Record, Refused, Sequencer};
+pub use works::{CheckAnswer, WorkEvent, WorkRecorded, WorkView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -49,23 +60,36 @@ pub enum ServiceError {
         needed: &'static str,
         actual: &'static str,
     },
+    #[error("{0}")]
+    Fingerprint(#[from] crate::fingerprint::FingerprintError),
+    #[error("{0}")]
+    Work(#[from] crate::works::WorkError),
+    #[error("{}", describe_conflict(.0))]
+    WorkConflict(RegistrationConflict),
+    #[error("work {work_id} belongs to another account")]
+    NotOwner { work_id: i64 },
     #[error("the sequencer has stopped")]
     SequencerStopped,
     #[error("background task failed: {0}")]
     Task(String),
 }
 
-struct AppendJob {
-    entry: PendingEntry,
-    reply: oneshot::Sender<Result<Sequenced, String>>,
+/// How the service runs, beyond what it stores and signs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most entries one sequencing round takes.
+    pub max_batch: usize,
+    /// Limits on every image the service decodes.
+    pub decode_limits: DecodeLimits,
 }
 
-/// An entry's place in the log, known once its round has committed.
-#[derive(Debug, Clone)]
-struct Sequenced {
-    index: u64,
-    audit_path: Vec<Hash>,
-    checkpoint_note: Arc<String>,
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_batch: crate::config::DEFAULT_MAX_BATCH,
+            decode_limits: DecodeLimits::default(),
+        }
+    }
 }
 
 /// The result of an append: the index and a receipt that verifies offline.
@@ -103,6 +127,9 @@ pub struct EntryAnswer {
 
 pub struct Service {
     store: Store,
+    cache: Arc<ReadCache>,
+    registry: Arc<Registry>,
+    settings: Settings,
     licenses: LicenseSet,
     key: Arc<LogKey>,
     verifier: LogVerifier,
@@ -116,29 +143,48 @@ impl Service {
         store: Store,
         key: LogKey,
         licenses: LicenseSet,
-        max_batch: usize,
+        settings: Settings,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>, ServiceError> {
+        let max_batch = settings.max_batch.max(1);
         store.init_log(&key)?;
         let (head, _) = store.read(|rows| Ok::<_, ServiceError>(rows.head()?))?;
         metrics.log_size.set(head.size);
         let key = Arc::new(key);
+        let cache = Arc::new(ReadCache::new());
         let (sender, receiver) = mpsc::channel(max_batch.saturating_mul(4).max(1024));
-        tokio::spawn(run_sequencer(
-            store.clone(),
-            key.clone(),
+        let registry = Arc::new(Registry::default());
+        registry.absorb(store.works_after(registry.scanned_up_to())?);
+        tokio::spawn(sequencer::run(
+            Sequencer {
+                store: store.clone(),
+                key: key.clone(),
+                max_batch,
+                metrics: metrics.clone(),
+                cache: cache.clone(),
+                registry: registry.clone(),
+            },
             receiver,
-            max_batch,
-            metrics.clone(),
+        ));
+        tokio::spawn(works::poll_registrations(
+            store.clone(),
+            Arc::downgrade(&registry),
         ));
         Ok(Arc::new(Service {
             verifier: key.verifier(),
             store,
+            cache,
+            registry,
+            settings,
             licenses,
             key,
             sequencer: sender,
             metrics,
         }))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -188,6 +234,18 @@ impl Service {
         Ok(licenses::attribution(&self.licenses, credit, changes)?)
     }
 
+    /// Runs blocking reads through the cache off the async workers.
+    async fn cached<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store, &ReadCache) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let store = self.store.clone();
+        let cache = self.cache.clone();
+        tokio::task::spawn_blocking(move || work(&store, &cache))
+            .await
+            .map_err(|e| ServiceError::Task(e.to_string()))?
+    }
+
     /// Runs blocking store work off the async workers.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -205,6 +263,16 @@ impl Service {
 
     /// Signs an entry of `kind` with `data`, sequences it, and answers once it is durable.
     pub async fn append(&self, kind: EntryKind, data: Value) -> Result<Appended, ServiceError> {
+        self.append_with(kind, data, Record::Nothing).await
+    }
+
+    /// Like [`Self::append`], writing `record` in the same transaction as the entry.
+    async fn append_with(
+        &self,
+        kind: EntryKind,
+        data: Value,
+        record: Record,
+    ) -> Result<Appended, ServiceError> {
         let body = EntryBody {
             kind,
             issued_at: now_rfc3339(),
@@ -219,6 +287,7 @@ impl Service {
                     kind,
                     bytes: note.bytes,
                 },
+                record,
                 reply,
             })
             .await
@@ -226,12 +295,15 @@ impl Service {
         let sequenced = answer
             .await
             .map_err(|_| ServiceError::SequencerStopped)?
-            .map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
+            .map_err(|refused| match refused {
+                Refused::Failed(reason) => ServiceError::Store(StoreError::Corrupt(reason)),
+                Refused::Conflict(conflict) => ServiceError::WorkConflict(conflict),
+            })?;
         let proof = InclusionProof {
             index: sequenced.index,
             path: sequenced.audit_path,
             extra: None,
-            checkpoint_note: sequenced.checkpoint_note.as_ref().clone(),
+            checkpoint_note: sequenced.checkpoint_note.to_string(),
         };
         Ok(Appended {
             index: sequenced.index,
@@ -275,9 +347,8 @@ impl Service {
     }
 
     /// The latest signed checkpoint.
-    pub async fn checkpoint(&self) -> Result<(TreeHead, String), ServiceError> {
-        self.blocking(|store| store.read(|rows| Ok(rows.head()?)))
-            .await
+    pub async fn checkpoint(&self) -> Result<(TreeHead, Arc<str>), ServiceError> {
+        self.cached(|store, cache| Ok(cache.head(store)?)).await
     }
 
     /// Checkpoint sizes and signing times, newest first.
@@ -286,19 +357,30 @@ impl Service {
             .await
     }
 
-    /// A tile's bytes, if the current tree covers it.
-    pub async fn tile(&self, request: TileRequest) -> Result<Vec<u8>, ServiceError> {
-        self.blocking(move |store| {
-            store.read(|rows| {
-                let (head, _) = rows.head()?;
-                if !request.exists_in(head.size) {
-                    return Err(ServiceError::NotFound("tile".into()));
-                }
-                Ok(match request.entry_range() {
-                    Some(range) => ledger::entry_bundle(&rows.entries(range)?),
-                    None => request.read_hashes(&rows.hashes())?,
-                })
-            })
+    /// A tile's bytes, if the current tree covers it. Full tiles never change, so they are
+    /// served from memory once read.
+    pub async fn tile(&self, request: TileRequest) -> Result<Bytes, ServiceError> {
+        if let Some(bytes) = self.cache.full_tile(&request) {
+            return Ok(bytes);
+        }
+        self.cached(move |store, cache| {
+            let (head, _) = cache.head(store)?;
+            // A tile beyond the cached head may exist already: another node may have grown
+            // the tree within the cache's age.
+            if !request.exists_in(head.size)
+                && !request.exists_in(cache.head_covering(store, u64::MAX)?.0.size)
+            {
+                return Err(ServiceError::NotFound("tile".into()));
+            }
+            let bytes: Bytes = match request.entry_range() {
+                Some(range) => ledger::entry_bundle(&store.read(|rows| rows.entries(range))?),
+                None => request.read_hashes(&cache.hashes(store))?,
+            }
+            .into();
+            if request.is_full() {
+                cache.keep_full_tile(request, bytes.clone());
+            }
+            Ok(bytes)
         })
         .await
     }
@@ -324,27 +406,22 @@ impl Service {
         target: ProofTarget,
         tree_size: Option<u64>,
     ) -> Result<InclusionAnswer, ServiceError> {
-        self.blocking(move |store| {
-            store.read(|rows| {
-                let (size, checkpoint) = checkpoint_at_or_latest(rows, tree_size)?;
-                let index = match target {
-                    ProofTarget::Index(index) => index,
-                    ProofTarget::LeafHash(hash) => rows.index_of_leaf(&hash)?.ok_or_else(|| {
-                        ServiceError::NotFound("an entry with that leaf hash".into())
-                    })?,
-                };
-                let audit_path = ledger::prove_inclusion(index, size, &rows.hashes())?;
-                let leaf = rows
-                    .entry(index)?
-                    .map(|e| ledger::leaf_hash(&e))
-                    .ok_or_else(|| StoreError::Corrupt(format!("entry {index} is missing")))?;
-                Ok(InclusionAnswer {
-                    index,
-                    tree_size: size,
-                    leaf_hash: leaf,
-                    audit_path,
-                    checkpoint,
-                })
+        self.cached(move |store, cache| {
+            let (size, checkpoint) = checkpoint_at_or_latest(store, cache, tree_size)?;
+            let index = match target {
+                ProofTarget::Index(index) => index,
+                ProofTarget::LeafHash(hash) => store
+                    .read(|rows| rows.index_of_leaf(&hash))?
+                    .ok_or_else(|| ServiceError::NotFound("an entry with that leaf hash".into()))?,
+            };
+            let hashes = cache.hashes(store);
+            let audit_path = ledger::prove_inclusion(index, size, &hashes)?;
+            Ok(InclusionAnswer {
+                index,
+                tree_size: size,
+                leaf_hash: ledger::stored_leaf_hash(index, &hashes)?,
+                audit_path,
+                checkpoint: checkpoint.to_string(),
             })
         })
         .await
@@ -358,17 +435,15 @@ impl Service {
         if old_size > new_size {
             return Err(LedgerError::SizesOutOfOrder { old_size, new_size }.into());
         }
-        self.blocking(move |store| {
-            store.read(|rows| {
-                let (_, checkpoint) = checkpoint_at_or_latest(rows, Some(new_size))?;
-                let (_, old_checkpoint) = checkpoint_at_or_latest(rows, Some(old_size))?;
-                Ok(ConsistencyAnswer {
-                    old_size,
-                    new_size,
-                    proof: ledger::prove_consistency(old_size, new_size, &rows.hashes())?,
-                    old_checkpoint,
-                    checkpoint,
-                })
+        self.cached(move |store, cache| {
+            let (_, checkpoint) = checkpoint_at_or_latest(store, cache, Some(new_size))?;
+            let (_, old_checkpoint) = checkpoint_at_or_latest(store, cache, Some(old_size))?;
+            Ok(ConsistencyAnswer {
+                old_size,
+                new_size,
+                proof: ledger::prove_consistency(old_size, new_size, &cache.hashes(store))?,
+                old_checkpoint: old_checkpoint.to_string(),
+                checkpoint: checkpoint.to_string(),
             })
         })
         .await
@@ -408,19 +483,24 @@ pub enum ProofTarget {
 
 /// The checkpoint signed at `tree_size`, or the latest.
 fn checkpoint_at_or_latest(
-    rows: &mut crate::store::LogRows<'_>,
+    store: &Store,
+    cache: &ReadCache,
     tree_size: Option<u64>,
-) -> Result<(u64, String), ServiceError> {
-    let (head, latest) = rows.head()?;
+) -> Result<(u64, Arc<str>), ServiceError> {
+    let (head, latest) = match tree_size {
+        Some(size) => cache.head_covering(store, size)?,
+        None => cache.head(store)?,
+    };
     match tree_size {
         None => Ok((head.size, latest)),
+        Some(size) if size == head.size => Ok((size, latest)),
         Some(size) if size > head.size => Err(LedgerError::SizeBeyondTree {
             requested: size,
             current: head.size,
         }
         .into()),
-        Some(size) => rows
-            .checkpoint_at(size)?
+        Some(size) => cache
+            .checkpoint_at(store, size)?
             .map(|note| (size, note))
             .ok_or(ServiceError::NoCheckpointAt(size)),
     }
@@ -452,70 +532,21 @@ pub fn require_role(account: &Account, role: Role) -> Result<(), ServiceError> {
     }
 }
 
+fn describe_conflict(conflict: &RegistrationConflict) -> String {
+    match conflict {
+        RegistrationConflict::AlreadyRegistered { work_id } => {
+            format!("this image is already registered by this account as work {work_id}")
+        }
+        RegistrationConflict::OtherOwner { work_id } => {
+            format!("this image matches work {work_id}, registered by another account")
+        }
+    }
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .expect("zero nanoseconds is valid")
         .format(&Rfc3339)
         .expect("the current time formats as RFC 3339")
-}
-
-/// Takes everything queued (up to `max_batch`), integrates it in one round, answers the round's
-/// requests once it has committed, and starts over.
-async fn run_sequencer(
-    store: Store,
-    key: Arc<LogKey>,
-    mut queue: mpsc::Receiver<AppendJob>,
-    max_batch: usize,
-    metrics: Arc<Metrics>,
-) {
-    while let Some(first) = queue.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < max_batch {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let started = Instant::now();
-        let entries: Vec<PendingEntry> = jobs.iter().map(|j| j.entry.clone()).collect();
-        let round_store = store.clone();
-        let round_key = key.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            round_store.with_locked_log(|log| ledger::sequence_round(log, &round_key, &entries))
-        })
-        .await;
-        match outcome {
-            Ok(Ok(round)) => {
-                metrics.rounds.inc();
-                metrics.round_entries.observe(jobs.len() as f64);
-                metrics
-                    .round_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                metrics.log_size.set(round.checkpoint.checkpoint.size);
-                let note = Arc::new(round.checkpoint.note);
-                for ((offset, job), audit_path) in
-                    jobs.into_iter().enumerate().zip(round.audit_paths)
-                {
-                    // A requester that went away still has its entry logged; nothing to do.
-                    let _ = job.reply.send(Ok(Sequenced {
-                        index: round.first_index + offset as u64,
-                        audit_path,
-                        checkpoint_note: note.clone(),
-                    }));
-                }
-            }
-            failed => {
-                let reason = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => e.to_string(),
-                    Ok(Ok(_)) => unreachable!(),
-                };
-                tracing::error!(%reason, entries = jobs.len(), "sequencing round failed; nothing was committed");
-                for job in jobs {
-                    let _ = job.reply.send(Err(reason.clone()));
-                }
-            }
-        }
-    }
 }

@@ -1,0 +1,2 @@
+DROP TABLE work_events;
+DROP TABLE works;

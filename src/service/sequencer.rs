@@ -1,0 +1,292 @@
+//! The group-commit sequencer: takes everything queued (up to `max_batch`), admits it,
+//! integrates it in one round, answers the round's requests once it has committed, and starts
+//! over.
+//!
+//! Rows that belong with an entry (a registered work, a changed licence) are written in the
+//! round's own transaction, so an entry and its rows are durable together or not at all.
+//! Registrations are admitted here, under the lock on the log's head, because only here is
+//! the order of registrations, across nodes too, settled.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::registry::{conflict_in, RegistrationConflict, Registry};
+use super::ReadCache;
+use crate::fingerprint::{Fingerprints, MatchIndex};
+use crate::ledger::{self, Hash, LedgerError, LogKey, PendingEntry, TreeHead};
+use crate::metrics::Metrics;
+use crate::store::{LockedDbLog, Store, StoredWork};
+use crate::works::WorkChange;
+
+/// What else a round writes along with an entry.
+pub(super) enum Record {
+    Nothing,
+    /// Registers the work whose id will be the entry's index.
+    Work(Box<NewWork>),
+    Change {
+        work_id: i64,
+        change: WorkChange,
+    },
+}
+
+pub(super) struct NewWork {
+    /// `work_id` is filled in with the entry's index.
+    pub row: StoredWork,
+    pub fingerprints: Fingerprints,
+}
+
+pub(super) struct AppendJob {
+    pub entry: PendingEntry,
+    pub record: Record,
+    pub reply: oneshot::Sender<Result<Sequenced, Refused>>,
+}
+
+/// An entry's place in the log, known once its round has committed.
+#[derive(Debug, Clone)]
+pub(super) struct Sequenced {
+    pub index: u64,
+    pub audit_path: Vec<Hash>,
+    pub checkpoint_note: Arc<str>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Refused {
+    /// The round failed; nothing of it was committed.
+    Failed(String),
+    Conflict(RegistrationConflict),
+}
+
+pub(super) struct Sequencer {
+    pub store: Store,
+    pub key: Arc<LogKey>,
+    pub max_batch: usize,
+    pub metrics: Arc<Metrics>,
+    pub cache: Arc<ReadCache>,
+    pub registry: Arc<Registry>,
+}
+
+/// What a committed round did with each job, in job order.
+struct RoundOutcome {
+    refusals: Vec<Option<RegistrationConflict>>,
+    sequenced: Option<ledger::SequencedRound>,
+}
+
+pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJob>) {
+    let sequencer = Arc::new(sequencer);
+    while let Some(first) = queue.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < sequencer.max_batch {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let (replies, work): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|job| (job.reply, (job.entry, job.record)))
+            .unzip();
+        let round = sequencer.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let result = round.store.with_locked_log(|log| round.round(log, &work));
+            (result, work)
+        })
+        .await;
+        match outcome {
+            Ok((Ok(outcome), work)) => sequencer.answer(outcome, work, replies, started),
+            failed => {
+                let reason = match failed {
+                    Ok((Err(e), _)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                    Ok((Ok(_), _)) => unreachable!(),
+                };
+                tracing::error!(%reason, entries = replies.len(), "sequencing round failed; nothing was committed");
+                for reply in replies {
+                    let _ = reply.send(Err(Refused::Failed(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+impl Sequencer {
+    /// Runs inside the locked transaction.
+    fn round(
+        &self,
+        log: &mut LockedDbLog<'_>,
+        work: &[(PendingEntry, Record)],
+    ) -> Result<RoundOutcome, LedgerError> {
+        let refusals = self.admit(log, work)?;
+        let admitted: Vec<PendingEntry> = work
+            .iter()
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|((entry, _), _)| entry.clone())
+            .collect();
+        if admitted.is_empty() {
+            return Ok(RoundOutcome {
+                refusals,
+                sequenced: None,
+            });
+        }
+        let round = ledger::sequence_round(log, &self.key, &admitted)?;
+        let admitted_records = work
+            .iter()
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|((entry, record), _)| (entry, record));
+        for (offset, (entry, record)) in admitted_records.enumerate() {
+            let index = (round.first_index + offset as u64) as i64;
+            let written = match record {
+                Record::Nothing => Ok(()),
+                Record::Work(new) => log.insert_work(&StoredWork {
+                    work_id: index,
+                    ..new.row.clone()
+                }),
+                Record::Change { work_id, change } => {
+                    log.change_work(*work_id, change, index, entry.kind.as_str())
+                }
+            };
+            written.map_err(|e| LedgerError::Storage(e.to_string()))?;
+        }
+        Ok(RoundOutcome {
+            refusals,
+            sequenced: Some(round),
+        })
+    }
+
+    /// Checks each registration against every work committed so far (reading those other
+    /// nodes committed first) and against the registrations earlier in this round.
+    fn admit(
+        &self,
+        log: &mut LockedDbLog<'_>,
+        work: &[(PendingEntry, Record)],
+    ) -> Result<Vec<Option<RegistrationConflict>>, LedgerError> {
+        let mut refusals = vec![None; work.len()];
+        if !work.iter().any(|(_, r)| matches!(r, Record::Work(_))) {
+            return Ok(refusals);
+        }
+        let unseen = log
+            .works_after(self.registry.scanned_up_to())
+            .map_err(|e| LedgerError::Storage(e.to_string()))?;
+        self.registry.absorb(unseen);
+        // Registrations admitted earlier in this round, under their position in the round.
+        let mut this_round = MatchIndex::new();
+        let mut owners = HashMap::new();
+        for (position, (_, record)) in work.iter().enumerate() {
+            let Record::Work(new) = record else { continue };
+            let owner = new.row.owner_id;
+            let verdict = self
+                .registry
+                .admit(&new.fingerprints, owner)
+                .and_then(|()| conflict_in(&this_round, &owners, &new.fingerprints, owner));
+            match verdict {
+                Ok(()) => {
+                    // Placeholder ids: negative, so they never collide with a real work id.
+                    let placeholder = -(position as i64) - 1;
+                    this_round.insert(placeholder, &new.fingerprints);
+                    owners.insert(placeholder, owner);
+                }
+                Err(conflict) => refusals[position] = Some(conflict),
+            }
+        }
+        Ok(refusals)
+    }
+
+    fn answer(
+        &self,
+        outcome: RoundOutcome,
+        work: Vec<(PendingEntry, Record)>,
+        replies: Vec<oneshot::Sender<Result<Sequenced, Refused>>>,
+        started: Instant,
+    ) {
+        let RoundOutcome {
+            refusals,
+            sequenced,
+        } = outcome;
+        let mut committed = None;
+        if let Some(round) = sequenced {
+            self.metrics.rounds.inc();
+            self.metrics
+                .round_entries
+                .observe(round.audit_paths.len() as f64);
+            self.metrics
+                .round_seconds
+                .observe(started.elapsed().as_secs_f64());
+            let signed = round.checkpoint.checkpoint;
+            self.metrics.log_size.set(signed.size);
+            let note: Arc<str> = round.checkpoint.note.into();
+            self.cache.observe_head(
+                TreeHead {
+                    size: signed.size,
+                    root: signed.root,
+                },
+                note.clone(),
+            );
+            committed = Some((round.first_index, round.audit_paths.into_iter(), note));
+        }
+        // Each admitted job's index, in job order.
+        let mut next = committed.as_ref().map_or(0, |(first, _, _)| *first);
+        let indexes: Vec<Option<u64>> = refusals
+            .iter()
+            .map(|refusal| {
+                refusal.is_none().then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect();
+        for ((((_, record), reply), refusal), index) in
+            work.into_iter().zip(replies).zip(refusals).zip(&indexes)
+        {
+            if let Some(conflict) = refusal {
+                let conflict = with_real_id(conflict, &indexes);
+                let _ = reply.send(Err(Refused::Conflict(conflict)));
+                continue;
+            }
+            let index = index.expect("an admitted job has an index");
+            let (_, paths, note) = committed
+                .as_mut()
+                .expect("an admitted entry means the round was sequenced");
+            if let Record::Work(new) = &record {
+                self.registry
+                    .insert(index as i64, new.row.owner_id, &new.fingerprints);
+            }
+            // A requester that went away still has its entry logged; nothing to do.
+            let _ = reply.send(Ok(Sequenced {
+                index,
+                audit_path: paths.next().expect("one audit path per admitted entry"),
+                checkpoint_note: note.clone(),
+            }));
+        }
+    }
+}
+
+/// A conflict with a registration earlier in the same round names that job's placeholder id
+/// (see [`Sequencer::admit`]); once the round has committed, the work has its real id.
+fn with_real_id(conflict: RegistrationConflict, indexes: &[Option<u64>]) -> RegistrationConflict {
+    let real = |id: i64| {
+        if id >= 0 {
+            return id;
+        }
+        let position = (-id - 1) as usize;
+        indexes
+            .get(position)
+            .copied()
+            .flatten()
+            .map_or(id, |index| index as i64)
+    };
+    match conflict {
+        RegistrationConflict::AlreadyRegistered { work_id } => {
+            RegistrationConflict::AlreadyRegistered {
+                work_id: real(work_id),
+            }
+        }
+        RegistrationConflict::OtherOwner { work_id } => RegistrationConflict::OtherOwner {
+            work_id: real(work_id),
+        },
+    }
+}
