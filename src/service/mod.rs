@@ -348,6 +348,9 @@ impl Service {
 
     /// The latest signed checkpoint.
     pub async fn checkpoint(&self) -> Result<(TreeHead, Arc<str>), ServiceError> {
+        if let Some(head) = self.cache.fresh_head() {
+            return Ok(head);
+        }
         self.cached(|store, cache| Ok(cache.head(store)?)).await
     }
 
@@ -406,6 +409,11 @@ impl Service {
         target: ProofTarget,
         tree_size: Option<u64>,
     ) -> Result<InclusionAnswer, ServiceError> {
+        if let ProofTarget::Index(index) = target {
+            if let Some(answer) = self.inclusion_from_memory(index, tree_size) {
+                return Ok(answer);
+            }
+        }
         self.cached(move |store, cache| {
             let (size, checkpoint) = checkpoint_at_or_latest(store, cache, tree_size)?;
             let index = match target {
@@ -425,6 +433,30 @@ impl Service {
             })
         })
         .await
+    }
+
+    /// The common case without leaving the async worker: the head is fresh and every hash the
+    /// proof needs is in memory. `None` sends the caller down the blocking path, which also
+    /// produces every error.
+    fn inclusion_from_memory(&self, index: u64, tree_size: Option<u64>) -> Option<InclusionAnswer> {
+        let (head, latest) = self.cache.fresh_head()?;
+        let (size, checkpoint) = match tree_size {
+            None => (head.size, latest),
+            Some(size) if size == head.size => (size, latest),
+            Some(size) if size < head.size => (size, self.cache.cached_checkpoint(size)?),
+            Some(_) => return None,
+        };
+        if index >= size {
+            return None;
+        }
+        let hashes = self.cache.memory_only();
+        Some(InclusionAnswer {
+            index,
+            tree_size: size,
+            audit_path: ledger::prove_inclusion(index, size, &hashes).ok()?,
+            leaf_hash: ledger::stored_leaf_hash(index, &hashes).ok()?,
+            checkpoint: checkpoint.to_string(),
+        })
     }
 
     pub async fn consistency_proof(

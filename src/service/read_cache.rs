@@ -106,6 +106,26 @@ impl ReadCache {
             .unwrap_or((head, note)))
     }
 
+    /// The cached head, if it is younger than [`HEAD_MAX_AGE`]; answers without blocking.
+    pub fn fresh_head(&self) -> Option<(TreeHead, Arc<str>)> {
+        let cached = self.head.read().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|c| c.read_at.elapsed() < HEAD_MAX_AGE)
+            .map(|c| (c.head, c.note.clone()))
+    }
+
+    /// The checkpoint signed at `size`, if it is in memory.
+    pub fn cached_checkpoint(&self, size: u64) -> Option<Arc<str>> {
+        self.checkpoints.get(&size)
+    }
+
+    /// Stored hashes from memory only: a miss is an error, for callers that then take the
+    /// blocking path through [`Self::hashes`].
+    pub fn memory_only(&self) -> MemoryOnly<'_> {
+        MemoryOnly(self)
+    }
+
     /// Like [`Self::head`], but reads the database when the cached head is smaller than
     /// `size`: a client that appended through another node asks for sizes this node may not
     /// have seen yet.
@@ -144,6 +164,45 @@ impl ReadCache {
         self.full_tiles.insert(tile, bytes);
     }
 
+    /// The stored hashes at `indexes`, from memory where possible and from `miss` (called once,
+    /// with the indexes not in memory) for the rest, which are then kept.
+    pub fn read_through(
+        &self,
+        indexes: &[u64],
+        miss: impl FnOnce(&[u64]) -> Result<Vec<Hash>, tlog_tiles::Error>,
+    ) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        let mut found: Vec<Option<Hash>> = indexes.iter().map(|i| self.hashes.get(i)).collect();
+        let missing: Vec<u64> = indexes
+            .iter()
+            .zip(&found)
+            .filter(|(_, hash)| hash.is_none())
+            .map(|(&i, _)| i)
+            .collect();
+        if !missing.is_empty() {
+            let mut read = missing.iter().zip(miss(&missing)?);
+            for (slot, &index) in found.iter_mut().zip(indexes) {
+                if slot.is_none() {
+                    let (&read_index, hash) =
+                        read.next().ok_or(tlog_tiles::Error::IndexesNotInTree)?;
+                    debug_assert_eq!(read_index, index);
+                    self.hashes.insert(index, hash);
+                    *slot = Some(hash);
+                }
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|h| h.expect("filled above"))
+            .collect())
+    }
+
+    /// Keeps hashes a committed round wrote: the newest are the most read.
+    pub fn keep_hashes(&self, hashes: &[(u64, Hash)]) {
+        for &(index, hash) in hashes {
+            self.hashes.insert(index, hash);
+        }
+    }
+
     /// Stored hashes through this cache, with a database connection taken only on a miss.
     pub fn hashes<'a>(&'a self, store: &'a Store) -> CachedHashes<'a> {
         CachedHashes {
@@ -162,15 +221,7 @@ pub struct CachedHashes<'a> {
 
 impl HashReader for CachedHashes<'_> {
     fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
-        let mut found: Vec<Option<Hash>> =
-            indexes.iter().map(|i| self.cache.hashes.get(i)).collect();
-        let missing: Vec<u64> = indexes
-            .iter()
-            .zip(&found)
-            .filter(|(_, hash)| hash.is_none())
-            .map(|(&i, _)| i)
-            .collect();
-        if !missing.is_empty() {
+        self.cache.read_through(indexes, |missing| {
             let mut conn = self.conn.borrow_mut();
             if conn.is_none() {
                 *conn = Some(
@@ -180,20 +231,23 @@ impl HashReader for CachedHashes<'_> {
                 );
             }
             let conn = conn.as_mut().expect("connected above");
-            let read = DbHashes::new(conn).read_hashes(&missing)?;
-            let mut read = missing.iter().zip(read);
-            for (slot, &index) in found.iter_mut().zip(indexes) {
-                if slot.is_none() {
-                    let (&read_index, hash) = read.next().expect("one hash per missing index");
-                    debug_assert_eq!(read_index, index);
-                    self.cache.hashes.insert(index, hash);
-                    *slot = Some(hash);
-                }
-            }
-        }
-        Ok(found
-            .into_iter()
-            .map(|h| h.expect("filled above"))
-            .collect())
+            DbHashes::new(conn).read_hashes(missing)
+        })
+    }
+}
+
+pub struct MemoryOnly<'a>(&'a ReadCache);
+
+impl HashReader for MemoryOnly<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        indexes
+            .iter()
+            .map(|i| {
+                self.0
+                    .hashes
+                    .get(i)
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
+            .collect()
     }
 }

@@ -16,7 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::registry::{conflict_in, RegistrationConflict, Registry};
 use super::ReadCache;
 use crate::fingerprint::{Fingerprints, MatchIndex};
-use crate::ledger::{self, Hash, LedgerError, LogKey, PendingEntry, TreeHead};
+use crate::ledger::{
+    self, Hash, HashReader, LedgerError, LockedLog, LogAppend, LogKey, PendingEntry, TreeHead,
+};
 use crate::metrics::Metrics;
 use crate::store::{LockedDbLog, Store, StoredWork};
 use crate::works::WorkChange;
@@ -72,6 +74,34 @@ pub(super) struct Sequencer {
 struct RoundOutcome {
     refusals: Vec<Option<RegistrationConflict>>,
     sequenced: Option<ledger::SequencedRound>,
+    /// The stored hashes the round wrote.
+    new_hashes: Vec<(u64, Hash)>,
+}
+
+/// The locked log, read through the cache of stored hashes: a round's audit paths need the
+/// older hashes beside the new entries, which earlier rounds and reads have mostly cached.
+struct CachedRound<'r, 'c> {
+    log: &'r mut LockedDbLog<'c>,
+    cache: &'r ReadCache,
+    written: Vec<(u64, Hash)>,
+}
+
+impl HashReader for CachedRound<'_, '_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
+        self.cache
+            .read_through(indexes, |missing| self.log.read_hashes(missing))
+    }
+}
+
+impl LockedLog for CachedRound<'_, '_> {
+    fn head(&mut self) -> Result<TreeHead, LedgerError> {
+        self.log.head()
+    }
+
+    fn write(&mut self, append: LogAppend<'_>) -> Result<(), LedgerError> {
+        self.written = append.hashes.to_vec();
+        self.log.write(append)
+    }
 }
 
 pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJob>) {
@@ -130,9 +160,16 @@ impl Sequencer {
             return Ok(RoundOutcome {
                 refusals,
                 sequenced: None,
+                new_hashes: Vec::new(),
             });
         }
-        let round = ledger::sequence_round(log, &self.key, &admitted)?;
+        let mut cached = CachedRound {
+            log,
+            cache: &self.cache,
+            written: Vec::new(),
+        };
+        let round = ledger::sequence_round(&mut cached, &self.key, &admitted)?;
+        let new_hashes = std::mem::take(&mut cached.written);
         let admitted_records = work
             .iter()
             .zip(&refusals)
@@ -155,6 +192,7 @@ impl Sequencer {
         Ok(RoundOutcome {
             refusals,
             sequenced: Some(round),
+            new_hashes,
         })
     }
 
@@ -206,7 +244,9 @@ impl Sequencer {
         let RoundOutcome {
             refusals,
             sequenced,
+            new_hashes,
         } = outcome;
+        self.cache.keep_hashes(&new_hashes);
         let mut committed = None;
         if let Some(round) = sequenced {
             self.metrics.rounds.inc();
