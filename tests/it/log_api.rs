@@ -479,3 +479,18 @@ async fn a_tampered_store_stops_the_log_instead_of_signing_a_fork() {
     let cp = app.service.checkpoint().await.unwrap().1;
     assert_eq!(&*cp, before.as_str());
 }
+
+#[actix_web::test]
+async fn a_revoked_token_stops_working_within_the_token_cache_time() {
+    let app = TestApp::new().await;
+    let operator = app.token("ops", Role::Operator);
+    assert_eq!(app.append_note(&operator, "before").await.status, 201);
+    app.store.revoke_account("ops").unwrap();
+    tokio::time::sleep(
+        provenance_ledger::service::TOKEN_CACHE_TTL + std::time::Duration::from_millis(100),
+    )
+    .await;
+    app.append_note(&operator, "after")
+        .await
+        .assert_error(401, "invalid_token");
+}
