@@ -193,22 +193,41 @@ impl<const W: usize> MultiIndex<W> {
         MultiIndex { tables }
     }
 
-    /// Slots that may be within `radius` of `query` (a superset, with repeats).
-    fn candidates(&self, query: &[u64; W], radius: u32, out: &mut Vec<u32>) {
-        if self.tables.is_empty() {
-            return;
-        }
-        let per_table = radius / self.tables.len() as u32;
-        for table in &self.tables {
+    /// Per-table probe radii that still guarantee every code within `radius` is found.
+    ///
+    /// With `m` tables and `radius = m * k + a` (`a < m`), a code within `radius` has, in one
+    /// of the first `a + 1` tables, a substring within `k`, or else, in one of the others, a
+    /// substring within `k - 1` (otherwise its distance would be at least
+    /// `(a + 1)(k + 1) + (m - a - 1) k > radius`); Norouzi et al. 2014, section 3. Probing
+    /// fewer keys in most tables cuts the work by about a third at the radii used here.
+    fn table_radii(&self, radius: u32) -> impl Iterator<Item = Option<u32>> + '_ {
+        let m = self.tables.len() as u32;
+        let (k, a) = (radius / m.max(1), radius % m.max(1));
+        (0..m).map(move |i| if i <= a { Some(k) } else { k.checked_sub(1) })
+    }
+
+    /// Calls `f` with every slot that may be within `radius` of `query` (a superset, with
+    /// repeats); exact: no slot within `radius` is left out.
+    fn for_each_candidate(&self, query: &[u64; W], radius: u32, f: &mut impl FnMut(u32)) {
+        for (table, r) in self.tables.iter().zip(self.table_radii(radius)) {
+            let Some(r) = r else { continue };
             let key = substring(query, table.start, table.bits);
-            for_each_within(key, table.bits, per_table, &mut |k| {
+            for_each_within(key, table.bits, r, &mut |k| {
                 let (lo, hi) = (
                     table.offsets[k as usize] as usize,
                     table.offsets[k as usize + 1] as usize,
                 );
-                out.extend_from_slice(&table.slots[lo..hi]);
+                for &slot in &table.slots[lo..hi] {
+                    f(slot);
+                }
             });
         }
+    }
+
+    /// Slots that may be within `radius` of `query` (a superset, with repeats).
+    #[cfg(test)]
+    fn candidates(&self, query: &[u64; W], radius: u32, out: &mut Vec<u32>) {
+        self.for_each_candidate(query, radius, &mut |s| out.push(s));
     }
 
     fn memory_bytes(&self) -> usize {
@@ -243,6 +262,8 @@ pub struct MatchIndex {
     by_work: Vec<u32>,
     by_sha: Vec<u32>,
     pdq_index: MultiIndex<4>,
+    /// Slots whose PDQ is untrusted, in the order `phash_index` numbers them.
+    phash_slots: Vec<u32>,
     phash_index: MultiIndex<1>,
     min_pending: usize,
 }
@@ -272,6 +293,7 @@ impl MatchIndex {
             by_work: Vec::new(),
             by_sha: Vec::new(),
             pdq_index: MultiIndex::default(),
+            phash_slots: Vec::new(),
             phash_index: MultiIndex::default(),
             min_pending: 1024,
         }
@@ -370,7 +392,15 @@ impl MatchIndex {
         self.by_sha = (0..n).collect();
         self.by_sha.sort_unstable_by_key(|&s| self.sha[s as usize]);
         self.pdq_index = MultiIndex::build(&self.pdq);
-        let phashes: Vec<[u64; 1]> = self.phash.iter().map(|&p| [p]).collect();
+        let min_quality = self.thresholds.pdq_min_quality;
+        self.phash_slots = (0..n)
+            .filter(|&s| self.quality[s as usize] < min_quality)
+            .collect();
+        let phashes: Vec<[u64; 1]> = self
+            .phash_slots
+            .iter()
+            .map(|&s| [self.phash[s as usize]])
+            .collect();
         self.phash_index = MultiIndex::build(&phashes);
     }
 
@@ -382,7 +412,7 @@ impl MatchIndex {
             + self.phash.capacity() * 8
             + self.quality.capacity()
             + self.alive.capacity()
-            + (self.by_work.capacity() + self.by_sha.capacity()) * 4
+            + (self.by_work.capacity() + self.by_sha.capacity() + self.phash_slots.capacity()) * 4
             + self.pdq_index.memory_bytes()
             + self.phash_index.memory_bytes()
     }
@@ -408,16 +438,22 @@ impl MatchIndex {
             }
         }
 
-        // PDQ, all eight orientations of the query against the registered originals.
-        let mut slots = Vec::new();
+        // PDQ, all eight orientations of the query against the registered originals. Each
+        // candidate is checked against the variant that found it; only hits (rare) are then
+        // compared with all eight, so a candidate costs one 32-byte read and four popcounts.
+        let mut hits: Vec<u32> = Vec::new();
         for variant in &fp.pdq_dihedral {
             self.pdq_index
-                .candidates(&variant.0, t.pdq_possible, &mut slots);
+                .for_each_candidate(&variant.0, t.pdq_possible, &mut |slot| {
+                    if pdq_distance(&variant.0, &self.pdq[slot as usize]) <= t.pdq_possible {
+                        hits.push(slot);
+                    }
+                });
         }
-        slots.extend(self.frozen as u32..self.pdq.len() as u32);
-        slots.sort_unstable();
-        slots.dedup();
-        for &slot in &slots {
+        hits.extend(self.frozen as u32..self.pdq.len() as u32);
+        hits.sort_unstable();
+        hits.dedup();
+        for &slot in &hits {
             let slot = slot as usize;
             if !self.alive[slot] {
                 continue;
@@ -428,16 +464,25 @@ impl MatchIndex {
             }
         }
 
-        // pHash, the same way.
-        slots.clear();
+        // pHash, only against works whose PDQ is untrusted: where PDQ is trusted on both sides
+        // it is the better witness, and unrelated photographs share pHashes (docs/matching.md).
+        hits.clear();
         for variant in &fp.phash_dihedral {
             self.phash_index
-                .candidates(&[variant.0], t.phash_possible, &mut slots);
+                .for_each_candidate(&[variant.0], t.phash_possible, &mut |i| {
+                    let slot = self.phash_slots[i as usize];
+                    if variant.distance(&PHash(self.phash[slot as usize])) <= t.phash_possible {
+                        hits.push(slot);
+                    }
+                });
         }
-        slots.extend(self.frozen as u32..self.phash.len() as u32);
-        slots.sort_unstable();
-        slots.dedup();
-        for &slot in &slots {
+        hits.extend(
+            (self.frozen as u32..self.phash.len() as u32)
+                .filter(|&s| self.quality[s as usize] < t.pdq_min_quality),
+        );
+        hits.sort_unstable();
+        hits.dedup();
+        for &slot in &hits {
             let slot = slot as usize;
             if !self.alive[slot] {
                 continue;

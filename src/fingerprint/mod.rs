@@ -36,7 +36,7 @@ pub use phash::PHash;
 /// Names the algorithms and parameters behind [`Fingerprints`]; stored fingerprints made under
 /// another version must be recomputed, not compared.
 pub const ALGORITHM_VERSION: &str =
-    "pl-fp/1 sha256+pdq256(jarosz,work512,trim)+phash64(mean-dct8x8)";
+    "pl-fp/2 sha256+pdq256(jarosz,work512,luma-edge-trim)+phash64(median-dct8x8)";
 
 /// Everything that can go wrong turning bytes into fingerprints.
 #[derive(Debug, thiserror::Error)]
@@ -141,16 +141,21 @@ pub fn fingerprint_working(
     working: &WorkingImage,
 ) -> Result<Fingerprints, FingerprintError> {
     let (w, h) = (working.work_width, working.work_height);
-    let rect = borders::content_rect(&working.rgb, w, h);
+    let luma = pdq::luma_from_rgb8(&working.rgb);
+    let luma8: Vec<u8> = luma.iter().map(|v| v.round() as u8).collect();
+    let rect = borders::content_rect(&luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
-    let rgb = if trimmed {
-        borders::crop_rgb(&working.rgb, w, rect)
+    let (luma, luma8) = if trimmed {
+        (
+            borders::crop(&luma, w, 1, rect),
+            borders::crop(&luma8, w, 1, rect),
+        )
     } else {
-        working.rgb.clone()
+        (luma, luma8)
     };
     let (cw, ch) = (rect.width(), rect.height());
-    let pdq = pdq::pdq_from_luma(&pdq::luma_from_rgb8(&rgb), cw, ch);
-    let phash_dihedral = phash::phash_variants(&rgb, cw, ch)?;
+    let pdq = pdq::pdq_from_luma(&luma, cw, ch);
+    let phash_dihedral = phash::phash_variants(&luma8, cw, ch)?;
     Ok(Fingerprints {
         algorithm: ALGORITHM_VERSION.to_string(),
         sha256,
