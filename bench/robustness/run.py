@@ -35,8 +35,9 @@ N_DISTRACTORS = int(os.environ.get("N_DISTRACTORS", "5000"))
 PLASMA = "/usr/share/wallpapers/{}/contents/images/"
 # Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
 # mate-backgrounds GPL-2+/CC-BY-SA-4.0; ukui-wallpapers CC-BY-SA-3.0; scikit-image data images
-# CC0 or public domain (see their docstrings).
-REGISTERED_PLASMA = ["SoftWaves", "Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour",
+# CC0 or public domain (see their docstrings; the Shepp-Logan phantom is a public-domain test
+# figure).
+REGISTERED_PLASMA = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour",
                      "EveningGlow", "FallenLeaf", "summer_1am",
                      "Altai", "Canopee", "Cascade", "Cluster", "Honeywave", "IceCold",
                      "Kokkini", "MilkyWay", "Patak", "SafeLanding"]
@@ -50,7 +51,7 @@ REGISTERED_FILES = [
               "focal-ubuntukylin.png", "rollpaper.png"]
 ]
 REGISTERED_SKIMAGE = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina",
-                      "immunohistochemistry"]
+                      "immunohistochemistry", "microaneurysms", "shepp_logan_phantom"]
 # Distractor sources: disjoint families (no image here is a version of a registered one).
 DISTRACTOR_PLASMA = ["Grey", "Kite", "OneStandsOut", "Path", "Flow", "Kay", "Opal", "Shell",
                      "Volna", "Elarun", "FlyingKonqui", "PastelHills"]
@@ -70,13 +71,16 @@ GROUP = {"flip": "flips/rot90", "rotate_90": "flips/rot90", "padding": "padding/
 
 
 def largest(folder):
-    files = sorted(pathlib.Path(folder).glob("*"))
+    files = sorted(p for p in pathlib.Path(folder).glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
     return str(max(files, key=lambda p: Image.open(p).size[0] * Image.open(p).size[1]))
 
 
 def load_rgb(src):
     if src.startswith("skimage:"):
-        return Image.fromarray(getattr(skimage.data, src[8:])()).convert("RGB")
+        arr = getattr(skimage.data, src[8:])()
+        if arr.dtype.kind == "f":
+            arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
     return Image.open(src).convert("RGB")
 
 

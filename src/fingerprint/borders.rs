@@ -19,8 +19,11 @@ pub const BORDER_MIN_SHARE_PER_MILLE: usize = 985;
 /// padding is flat, a gradient drifts.
 pub const BORDER_MAX_DRIFT: u8 = 3;
 /// Share of the first content line (in thousandths) that must differ from the last border line
-/// by more than the tolerance for the border to count as ending at an edge.
-pub const EDGE_MIN_SHARE_PER_MILLE: usize = 150;
+/// by more than the tolerance for the border to count as ending at an edge. Small on purpose:
+/// a letterboxed photograph whose own margin is dark (a fundus image, a night sky) meets the
+/// bar with only the few pixels where its content begins, while a gradient, drifting a level
+/// or two per line, has no such jump anywhere.
+pub const EDGE_MIN_SHARE_PER_MILLE: usize = 10;
 /// Trimming is abandoned when less than this share (in percent) of a side would remain: such an
 /// image is mostly flat and its "content" is not a stable thing to hash.
 pub const MIN_REMAINING_PERCENT: usize = 20;

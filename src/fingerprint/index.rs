@@ -495,11 +495,7 @@ impl MatchIndex {
 
         let mut candidates: Vec<Candidate> = found
             .into_iter()
-            .map(|f| {
-                let trusted = fp.pdq_quality >= t.pdq_min_quality
-                    && self.quality[f.slot] >= t.pdq_min_quality;
-                decide(t, self.work_ids[f.slot], &f, trusted)
-            })
+            .map(|f| decide(t, self.work_ids[f.slot], &f, fp.pdq_quality, self.quality[f.slot]))
             .collect();
         candidates.sort_by(rank);
         MatchOutcome {
@@ -549,7 +545,19 @@ fn best_of<T>(variants: &[T; 8], dist: impl Fn(&T) -> u32) -> (usize, u32) {
         .expect("eight variants")
 }
 
-fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candidate {
+/// The decision rule; `bench/robustness/run.py` (`simulate`) replays it to tune thresholds, so
+/// the two must change together.
+///
+/// - Exact bytes decide.
+/// - PDQ decides when both hashes are trustworthy (quality at least `pdq_min_quality`) and
+///   within `pdq_match`.
+/// - pHash decides only for a registered work whose PDQ is untrusted (flat, dark or smooth
+///   pictures), within the strict `phash_match`, and only when the PDQ hashes are also within
+///   the search radius `pdq_possible`: on the robustness corpus unrelated photographs meet at
+///   pHash distance 2, never on both hashes at once.
+/// - Anything else found is `Possible`, with the evidence that found it.
+fn decide(t: &Thresholds, work_id: i64, f: &Found, query_quality: u8, work_quality: u8) -> Candidate {
+    let pdq_trusted = query_quality >= t.pdq_min_quality && work_quality >= t.pdq_min_quality;
     let pdq_ev = f.pdq.map(|(distance, orientation)| Evidence::Pdq {
         distance,
         orientation,
@@ -560,13 +568,14 @@ fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candida
     });
     let pdq_d = f.pdq.map(|p| p.0);
     let phash_d = f.phash.map(|p| p.0);
-    // PDQ that is trusted and far away contradicts a pHash hit; untrusted PDQ says nothing.
-    let pdq_allows = !pdq_trusted || pdq_d.is_some();
     let (decision, evidence) = if f.exact {
         (Decision::Match, Evidence::ExactBytes)
     } else if pdq_trusted && pdq_d.is_some_and(|d| d <= t.pdq_match) {
         (Decision::Match, pdq_ev.expect("has distance"))
-    } else if pdq_allows && !pdq_trusted && phash_d.is_some_and(|d| d <= t.phash_match) {
+    } else if work_quality < t.pdq_min_quality
+        && pdq_d.is_some()
+        && phash_d.is_some_and(|d| d <= t.phash_match)
+    {
         (Decision::Match, phash_ev.expect("has distance"))
     } else if let (true, Some(ev)) = (pdq_trusted, pdq_ev) {
         (Decision::Possible, ev)
