@@ -92,6 +92,7 @@ fn random_fp(rng: &mut StdRng) -> Fingerprints {
         phash,
         phash_dihedral,
         trimmed: false,
+        pdq_untrimmed_dihedral: None,
     }
 }
 

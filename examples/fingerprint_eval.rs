@@ -58,9 +58,8 @@ fn main() {
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
                 let pdq_to = |w: &Fingerprints| {
-                    fp.pdq_dihedral
-                        .iter()
-                        .map(|v| v.distance(&w.pdq))
+                    fp.pdq_query_codes()
+                        .flat_map(|(_, v)| w.pdq_registered_codes().map(|c| v.distance(c)))
                         .min()
                         .unwrap()
                 };

@@ -1,13 +1,18 @@
-//! Arbitrary bytes through the upload path: sniff, decode under limits, trim, hash, and query
-//! an index holding the result. Any panic, overflow or allocation past the cap is a bug.
+//! Arbitrary bytes through the upload path: sniff, decode under limits, trim, hash, serialise,
+//! and query an index holding the result. Any panic, overflow or allocation past the cap is a
+//! bug; each crash found is kept as a regression test in `src/fingerprint/tests.rs`.
 //!
-//! Run: `cargo fuzz run decode_and_fingerprint` from the repository root (see
-//! docs/BENCHMARKS-fingerprint.md for the flags used here).
+//! Run from `fuzz/`: `cargo fuzz run decode_and_fingerprint` (flags used here:
+//! docs/BENCHMARKS-fingerprint.md).
 
 #![no_main]
 
+#[allow(dead_code)]
+#[path = "../../src/fingerprint/mod.rs"]
+mod fingerprint;
+
+use fingerprint::{fingerprint, DecodeLimits, Fingerprints, MatchIndex};
 use libfuzzer_sys::fuzz_target;
-use provenance_ledger::fingerprint::{fingerprint, DecodeLimits, MatchIndex};
 
 fuzz_target!(|data: &[u8]| {
     // Tight limits keep each run fast and make the limit paths reachable.
@@ -22,14 +27,8 @@ fuzz_target!(|data: &[u8]| {
         index.insert(1, &fp);
         let out = index.query(&fp);
         assert_eq!(out.candidates.first().map(|c| c.work_id), Some(1));
-        let json = serde_json_roundtrip(&fp);
-        assert_eq!(json, fp);
+        let text = serde_json::to_string(&fp).expect("serialises");
+        let back: Fingerprints = serde_json::from_str(&text).expect("round-trips");
+        assert_eq!(back, fp);
     }
 });
-
-fn serde_json_roundtrip(
-    fp: &provenance_ledger::fingerprint::Fingerprints,
-) -> provenance_ledger::fingerprint::Fingerprints {
-    let text = serde_json::to_string(fp).expect("serialises");
-    serde_json::from_str(&text).expect("round-trips")
-}
