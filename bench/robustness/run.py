@@ -469,10 +469,17 @@ def pillow_imagehash_seconds(paths):
 
 def speed():
     """Throughput on the same files, one core each (run this stage under `taskset -c 1`)."""
-    rows = [l.split("\t") for l in (OUT / "queries.tsv").read_text().splitlines()]
+    # SPEED_EVERY=k: every k-th file only (the same subset for both sides).
+    every = int(os.environ.get("SPEED_EVERY", "1"))
+    rows = [l.split("\t") for l in (OUT / "queries.tsv").read_text().splitlines()][::every]
+    (OUT / "speed-queries.tsv").write_text("".join("\t".join(r) + "\n" for r in rows))
+    exe = os.environ.get("FINGERPRINT_EVAL", "/work/target/release/examples/fingerprint_eval")
+    with open(OUT / "speed-results.jsonl", "w") as f:
+        subprocess.run([exe, str(OUT / "registered.tsv"), str(OUT / "speed-queries.tsv")], stdout=f,
+                       check=True)
     paths = [p for _, p, _ in rows]
     py = pillow_imagehash_seconds(paths)
-    ms = [json.loads(l).get("ms") for l in open(OUT / "results.jsonl")]
+    ms = [json.loads(l).get("ms") for l in open(OUT / "speed-results.jsonl")]
     ours = sum(m for m in ms if m is not None) / 1e3
     text = (f"files: {len(paths)} (all copies and distractors)\n"
             f"imagehash.phash + Pillow draft: {py:.2f} s, {len(paths) / py:.1f} images/s\n"

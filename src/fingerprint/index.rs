@@ -17,6 +17,7 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -337,14 +338,35 @@ impl MatchIndex {
         }
     }
 
-    /// Registers many works and builds the tables once.
+    /// Registers many works and builds the tables once. Linear in the batch and the index:
+    /// `insert` looks each id up in the pending tail, which over a large batch is quadratic.
     pub fn extend<F: Borrow<Fingerprints>>(&mut self, works: impl IntoIterator<Item = (i64, F)>) {
-        let saved = self.min_pending;
-        self.min_pending = usize::MAX;
-        for (id, fp) in works {
-            self.insert(id, fp.borrow());
+        let batch: Vec<(i64, F)> = works.into_iter().collect();
+        // The last registration of an id wins, as with repeated inserts.
+        let mut last: HashMap<i64, usize> = HashMap::with_capacity(batch.len());
+        for (i, (id, _)) in batch.iter().enumerate() {
+            last.insert(*id, i);
         }
-        self.min_pending = saved;
+        for s in 0..self.work_ids.len() {
+            if self.alive[s] && last.contains_key(&self.work_ids[s]) {
+                self.alive[s] = false;
+                self.dead += 1;
+            }
+        }
+        for (i, (id, fp)) in batch.iter().enumerate() {
+            if last[id] != i {
+                continue;
+            }
+            let fp = fp.borrow();
+            for code in fp.pdq_registered_codes() {
+                self.work_ids.push(*id);
+                self.sha.push(fp.sha256.0);
+                self.pdq.push(code.0);
+                self.phash.push(fp.phash.0);
+                self.quality.push(fp.pdq_quality);
+                self.alive.push(true);
+            }
+        }
         self.rebuild();
     }
 
@@ -406,6 +428,14 @@ impl MatchIndex {
         self.by_work = (0..n).collect();
         self.by_work
             .sort_unstable_by_key(|&s| self.work_ids[s as usize]);
+        self.works = 1 + self
+            .by_work
+            .windows(2)
+            .filter(|w| self.work_ids[w[0] as usize] != self.work_ids[w[1] as usize])
+            .count();
+        if n == 0 {
+            self.works = 0;
+        }
         self.by_sha = (0..n).collect();
         self.by_sha.sort_unstable_by_key(|&s| self.sha[s as usize]);
         self.pdq_index = MultiIndex::build(&self.pdq);
@@ -577,7 +607,13 @@ fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
 ///   `pdq_match`: on the robustness corpus unrelated photographs meet at pHash distance 2, and
 ///   flat distractors meet flat works at pHash 0 and PDQ 51, never on both at once.
 /// - Anything else found is `Possible`, with the evidence that found it.
-fn decide(t: &Thresholds, work_id: i64, f: &Found, query_quality: u8, work_quality: u8) -> Candidate {
+fn decide(
+    t: &Thresholds,
+    work_id: i64,
+    f: &Found,
+    query_quality: u8,
+    work_quality: u8,
+) -> Candidate {
     let pdq_trusted = query_quality >= t.pdq_min_quality && work_quality >= t.pdq_min_quality;
     let pdq_ev = f.pdq.map(|(distance, orientation)| Evidence::Pdq {
         distance,
