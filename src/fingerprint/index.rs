@@ -347,9 +347,9 @@ impl MatchIndex {
         for (i, (id, _)) in batch.iter().enumerate() {
             last.insert(*id, i);
         }
-        for s in 0..self.work_ids.len() {
-            if self.alive[s] && last.contains_key(&self.work_ids[s]) {
-                self.alive[s] = false;
+        for (alive, id) in self.alive.iter_mut().zip(&self.work_ids) {
+            if *alive && last.contains_key(id) {
+                *alive = false;
                 self.dead += 1;
             }
         }
