@@ -58,9 +58,8 @@ fn main() {
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
                 let pdq_to = |w: &Fingerprints| {
-                    fp.pdq_dihedral
-                        .iter()
-                        .map(|v| v.distance(&w.pdq))
+                    fp.pdq_query_codes()
+                        .flat_map(|(_, v)| w.pdq_registered_codes().map(|c| v.distance(c)))
                         .min()
                         .unwrap()
                 };
@@ -79,7 +78,16 @@ fn main() {
                     .map(|(_, w)| pdq_to(w))
                     .min();
                 let other_phash = others.map(|(_, w)| ph_to(w)).min();
+                // Every work within a loose radius of either hash, so that decision rules and
+                // thresholds can be replayed offline (bench/robustness/run.py `tune`).
+                let near: Vec<serde_json::Value> = works
+                    .iter()
+                    .map(|(id, w)| (id, w.pdq_quality, pdq_to(w), ph_to(w)))
+                    .filter(|&(_, _, p, h)| p <= 90 || h <= 20)
+                    .map(|(id, q, p, h)| serde_json::json!([id, q, p, h]))
+                    .collect();
                 serde_json::json!({
+                    "near": near,
                     "query": row[0],
                     "expected": expected,
                     "decision": outcome.decision,

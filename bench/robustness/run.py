@@ -35,7 +35,8 @@ N_DISTRACTORS = int(os.environ.get("N_DISTRACTORS", "5000"))
 PLASMA = "/usr/share/wallpapers/{}/contents/images/"
 # Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
 # mate-backgrounds GPL-2+/CC-BY-SA-4.0; ukui-wallpapers CC-BY-SA-3.0; scikit-image data images
-# CC0 or public domain (see their docstrings).
+# CC0 or public domain (see their docstrings; the Shepp-Logan phantom is a public-domain test
+# figure).
 REGISTERED_PLASMA = ["Autumn", "BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour",
                      "EveningGlow", "FallenLeaf", "summer_1am",
                      "Altai", "Canopee", "Cascade", "Cluster", "Honeywave", "IceCold",
@@ -50,7 +51,7 @@ REGISTERED_FILES = [
               "focal-ubuntukylin.png", "rollpaper.png"]
 ]
 REGISTERED_SKIMAGE = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina",
-                      "immunohistochemistry"]
+                      "immunohistochemistry", "microaneurysms", "shepp_logan_phantom"]
 # Distractor sources: disjoint families (no image here is a version of a registered one).
 DISTRACTOR_PLASMA = ["Grey", "Kite", "OneStandsOut", "Path", "Flow", "Kay", "Opal", "Shell",
                      "Volna", "Elarun", "FlyingKonqui", "PastelHills"]
@@ -70,13 +71,16 @@ GROUP = {"flip": "flips/rot90", "rotate_90": "flips/rot90", "padding": "padding/
 
 
 def largest(folder):
-    files = sorted(pathlib.Path(folder).glob("*"))
+    files = sorted(p for p in pathlib.Path(folder).glob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"))
     return str(max(files, key=lambda p: Image.open(p).size[0] * Image.open(p).size[1]))
 
 
 def load_rgb(src):
     if src.startswith("skimage:"):
-        return Image.fromarray(getattr(skimage.data, src[8:])()).convert("RGB")
+        arr = getattr(skimage.data, src[8:])()
+        if arr.dtype.kind == "f":
+            arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
     return Image.open(src).convert("RGB")
 
 
@@ -98,15 +102,30 @@ def distractor_sources():
     return srcs + ["skimage:" + n for n in DISTRACTOR_SKIMAGE]
 
 
+def same_work(a, b):
+    """Whether two images are one work in the reference PDQ's eyes, in any orientation."""
+    ha, _ = pdqhash.compute_dihedral(np.asarray(a))
+    hb, _ = pdqhash.compute(np.asarray(b))
+    return min(int((v != hb).sum()) for v in ha) <= 40
+
+
 def make_works():
-    """Large photos give four works, their non-overlapping quadrants; others one."""
+    """Large photos give four works, their non-overlapping quadrants; others one. A quadrant
+    that is a mirror image of an earlier one (symmetric wallpapers such as the-mouse) is the
+    same work, not a new one, and is dropped."""
     works = []
     for src in registered_sources():
         img = load_rgb(src)
         if min(img.size) >= 1600:
             w, h = img.size
+            quads = []
             for qi, (x, y) in enumerate([(0, 0), (w // 2, 0), (0, h // 2), (w // 2, h // 2)]):
-                works.append((f"{pathlib.Path(src).stem}-q{qi}", cap(img.crop((x, y, x + w // 2, y + h // 2)), WORK_MAX_SIDE)))
+                q = cap(img.crop((x, y, x + w // 2, y + h // 2)), WORK_MAX_SIDE)
+                if any(same_work(q, other) for _, other in quads):
+                    print(f"dropped {pathlib.Path(src).stem}-q{qi}: a mirror of another quadrant", file=sys.stderr)
+                    continue
+                quads.append((f"{pathlib.Path(src).stem}-q{qi}", q))
+            works += quads
         else:
             works.append((pathlib.Path(src).stem.replace("skimage:", ""), cap(img, WORK_MAX_SIDE)))
     return works
@@ -187,25 +206,33 @@ def make_queries(args):
     return rows
 
 
-def make_distractor(args):
-    i, src = args
-    rng = random.Random(SEED * 7 + i)
-    img = load_rgb(src)
-    w, h = img.size
-    fw = rng.uniform(0.25, 0.9)
-    aspect = rng.uniform(0.6, 1.8)
-    cw = max(32, int(w * fw))
-    ch = max(32, min(h, int(cw / aspect)))
-    x, y = rng.randint(0, w - cw), rng.randint(0, max(0, h - ch))
-    crop = cap(img.crop((x, y, x + cw, y + ch)), rng.randint(400, 1000))
-    r = rng.random()
-    if r < 0.15:
-        crop = ImageOps.mirror(crop)
-    elif r < 0.25:
-        crop = crop.convert("L")
-    p = OUT / "distractors" / f"d{i}.jpg"
-    crop.save(p, "JPEG", quality=85)
-    return (f"d{i}", str(p), -1, "distractor")
+def make_distractors(args):
+    """All distractors cut from one source, which is decoded once."""
+    src, indices = args
+    img = None
+    rows = []
+    for i in indices:
+        p = OUT / "distractors" / f"d{i}.jpg"
+        rows.append((f"d{i}", str(p), -1, "distractor"))
+        if p.exists():  # deterministic from the seed: kept across runs
+            continue
+        if img is None:
+            img = load_rgb(src)
+        rng = random.Random(SEED * 7 + i)
+        w, h = img.size
+        fw = rng.uniform(0.25, 0.9)
+        aspect = rng.uniform(0.6, 1.8)
+        cw = max(32, int(w * fw))
+        ch = max(32, min(h, int(cw / aspect)))
+        x, y = rng.randint(0, w - cw), rng.randint(0, max(0, h - ch))
+        crop = cap(img.crop((x, y, x + cw, y + ch)), rng.randint(400, 1000))
+        r = rng.random()
+        if r < 0.15:
+            crop = ImageOps.mirror(crop)
+        elif r < 0.25:
+            crop = crop.convert("L")
+        crop.save(p, "JPEG", quality=85)
+    return rows
 
 
 def py_baselines(path):
@@ -223,7 +250,9 @@ def hamming_bytes(a, b):
 def generate(registered, dsrc):
     with Pool(2) as pool:
         queries = [r for rows in pool.map(make_queries, registered) for r in rows]
-        distractors = pool.map(make_distractor, [(i, dsrc[i % len(dsrc)]) for i in range(N_DISTRACTORS)])
+        per_source = [(src, list(range(k, N_DISTRACTORS, len(dsrc)))) for k, src in enumerate(dsrc)]
+        distractors = sorted((r for rows in pool.map(make_distractors, per_source) for r in rows),
+                             key=lambda r: int(r[0][1:]))
     allq = queries + distractors
     (OUT / "queries.tsv").write_text("".join(f"{q}\t{p}\t{w}\n" for q, p, w, _ in allq))
     (OUT / "kinds.json").write_text(json.dumps({q: k for q, _, _, k in allq}))
@@ -258,8 +287,9 @@ def main(stage):
 
     exe = os.environ.get("FINGERPRINT_EVAL", "/work/target/release/examples/fingerprint_eval")
     t1 = time.time()
-    with open(OUT / "results.jsonl", "w") as f:
-        subprocess.run([exe, str(OUT / "registered.tsv"), str(OUT / "queries.tsv")], stdout=f, check=True)
+    if not os.environ.get("REUSE_OURS"):  # REUSE_OURS=1: keep results.jsonl from a previous run
+        with open(OUT / "results.jsonl", "w") as f:
+            subprocess.run([exe, str(OUT / "registered.tsv"), str(OUT / "queries.tsv")], stdout=f, check=True)
     ours_s = time.time() - t1
     ours = {}
     for line in open(OUT / "results.jsonl"):
@@ -355,8 +385,116 @@ def report(rows, reg_q, n_works, ours_s, base_s, pdq_t=31, ph_t=8):
     print(text)
 
 
+def simulate(r, t):
+    """Replays MatchIndex's decision rule (src/fingerprint/index.rs `decide`) on the raw
+    distances that fingerprint_eval recorded; returns the works decided `match`."""
+    out = []
+    q = r.get("quality", 0)
+    for wid, wq, pdq_d, ph_d in r.get("near", []):
+        trusted = q >= t["pdq_min_quality"] and wq >= t["pdq_min_quality"]
+        if trusted and pdq_d <= t["pdq_match"]:
+            out.append(wid)
+        elif (not trusted and wq < t["pdq_min_quality"] and ph_d <= t["phash_match"]
+              and pdq_d <= t["pdq_match"]):
+            out.append(wid)
+    return out
+
+
+def tune():
+    """Thresholds from the calibration half (even work ids, even distractors), recall and
+    false positives reported on the held-out half (odd ones)."""
+    rows = [json.loads(l) for l in open(OUT / "results.jsonl")]
+    kinds = json.loads((OUT / "kinds.json").read_text())
+
+    def half(r, parity):
+        if r["expected"] >= 0:
+            return r["expected"] % 2 == parity
+        return int(r["query"][1:]) % 2 == parity
+
+    def score(sel, t):
+        fp = sum(bool(simulate(r, t)) for r in sel if r["expected"] < 0)
+        wrong = sum(any(w != r["expected"] for w in simulate(r, t)) for r in sel if r["expected"] >= 0)
+        per = {}
+        for r in sel:
+            if r["expected"] >= 0:
+                k = kinds[r["query"]]
+                hit = simulate(r, t) == [r["expected"]]
+                per.setdefault(k, []).append(hit)
+        return fp, wrong, {k: sum(v) / len(v) for k, v in per.items()}
+
+    calib = [r for r in rows if half(r, 0)]
+    held = [r for r in rows if half(r, 1)]
+    best = None
+    possible_gap = int(os.environ.get("POSSIBLE_GAP", "10"))
+    for pdq_match in range(16, 80, 2):
+        for phash_match in range(0, 12):
+            for q in (20, 25, 30, 35, 40, 50):
+                t = {"pdq_match": pdq_match, "pdq_possible": pdq_match + possible_gap,
+                     "pdq_min_quality": q, "phash_match": phash_match}
+                # A safety margin: thresholds a little looser must still be clean.
+                loose = dict(t, pdq_match=pdq_match + 6, pdq_possible=pdq_match + 6 + possible_gap,
+                             phash_match=phash_match + 1)
+                fp, wrong, _ = score(calib, loose)
+                if fp or wrong:
+                    continue
+                _, _, per = score(calib, t)
+                total = sum(per.values())
+                if best is None or total > best[0]:
+                    best = (total, t)
+    print("best on calibration (zero false positives and zero wrong works even at PDQ +6,"
+          " pHash +1):", best[1])
+    for name, sel in (("calibration", calib), ("held-out", held)):
+        fp, wrong, per = score(sel, best[1])
+        print(f"{name}: false positives {fp}, wrong works {wrong}; " +
+              ", ".join(f"{k} {100 * v:.1f}%" for k, v in sorted(per.items())))
+    # Margins: the closest any distractor comes to any work, by quality class.
+    for lo in (0, 20, 30, 40, 50):
+        ds = [min([d for _, wq, d, _ in r.get("near", []) if wq >= lo] or [999])
+              for r in rows if r["expected"] < 0 and r.get("quality", 0) >= lo]
+        print(f"distractors, both qualities >= {lo}: nearest PDQ distance min {min(ds)}, p1 {int(np.percentile(ds, 1))}")
+
+
+def pillow_imagehash_seconds(paths):
+    """imagehash.phash through Pillow, with JPEG draft mode (DCT-domain downscaling to the
+    smallest scale still at least 4x the hash size), on bytes already in memory; one process."""
+    blobs = [open(p, "rb").read() for p in paths]
+    import io
+    t0 = time.perf_counter()
+    for b in blobs:
+        img = Image.open(io.BytesIO(b))
+        img.draft("L", (32, 32))
+        imagehash.phash(img)
+    return time.perf_counter() - t0
+
+
+def speed():
+    """Throughput on the same files, one core each (run this stage under `taskset -c 1`)."""
+    # SPEED_EVERY=k: every k-th file only (the same subset for both sides).
+    every = int(os.environ.get("SPEED_EVERY", "1"))
+    rows = [l.split("\t") for l in (OUT / "queries.tsv").read_text().splitlines()][::every]
+    (OUT / "speed-queries.tsv").write_text("".join("\t".join(r) + "\n" for r in rows))
+    exe = os.environ.get("FINGERPRINT_EVAL", "/work/target/release/examples/fingerprint_eval")
+    with open(OUT / "speed-results.jsonl", "w") as f:
+        subprocess.run([exe, str(OUT / "registered.tsv"), str(OUT / "speed-queries.tsv")], stdout=f,
+                       check=True)
+    paths = [p for _, p, _ in rows]
+    py = pillow_imagehash_seconds(paths)
+    ms = [json.loads(l).get("ms") for l in open(OUT / "speed-results.jsonl")]
+    ours = sum(m for m in ms if m is not None) / 1e3
+    text = (f"files: {len(paths)} (all copies and distractors)\n"
+            f"imagehash.phash + Pillow draft: {py:.2f} s, {len(paths) / py:.1f} images/s\n"
+            f"ours, fingerprint() (SHA-256, PDQ x8, pHash x8): {ours:.2f} s, {len(paths) / ours:.1f} images/s\n"
+            f"ratio (ours / imagehash): {py / ours:.2f}x\n")
+    (OUT / "speed.md").write_text(text)
+    print(text)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "report":
+    if len(sys.argv) > 1 and sys.argv[1] == "speed":
+        speed()
+    elif len(sys.argv) > 1 and sys.argv[1] == "tune":
+        tune()
+    elif len(sys.argv) > 1 and sys.argv[1] == "report":
         e = json.load(open(OUT / "eval.json"))
         report(e["rows"], np.array(e["reg_quality"]), e["n_works"], e["ours_seconds"], e["baseline_seconds"])
     else:

@@ -1,19 +1,34 @@
 //! Trimming uniform borders (letterboxing, pillarboxing, padding of any solid colour) so that a
 //! padded copy hashes like the original.
 //!
-//! A line (row or column) is border when nearly all of its pixels are within a tolerance of the
-//! colour of the outermost line on that side. The tolerance absorbs JPEG ringing and chroma
-//! bleed next to the content edge; the "nearly all" absorbs a stray logo pixel or noise. Both
-//! the registered original and the query are trimmed the same way, so an original whose edge
-//! happens to be a flat sky loses the same rows in both.
+//! Trimming works on the luma that is hashed, not on RGB: a border that differs from the
+//! content only in hue is invisible to the hash, and a grayscale copy of the original must trim
+//! exactly where the colour original does. A border is cut only where it is (1) flat, every
+//! line within a small tolerance of the outermost line's level, and (2) ends at an edge: the
+//! first content line differs from the last border line in a good share of its pixels. Without
+//! (2), smooth skies and gradients were trimmed to a depth that moved with every brightness or
+//! contrast change, which put otherwise identical copies 100+ PDQ bits apart (docs/matching.md).
+//! Trimming repeats (a few rounds at most) so that a padded copy of an image that has a flat
+//! frame of its own trims both, like the original does.
 
-/// Largest per-channel difference from the border colour still counted as border.
-pub const BORDER_TOLERANCE: u8 = 24;
+/// Largest luma difference from the border level still counted as border.
+pub const BORDER_TOLERANCE: u8 = 10;
 /// Share of a line's pixels that must be within tolerance (in thousandths).
-pub const BORDER_MIN_SHARE_PER_MILLE: usize = 970;
+pub const BORDER_MIN_SHARE_PER_MILLE: usize = 985;
+/// Largest difference between a border line's median and the outermost line's level: a
+/// padding is flat, a gradient drifts.
+pub const BORDER_MAX_DRIFT: u8 = 3;
+/// Share of the first content line (in thousandths) that must differ from the last border line
+/// by more than the tolerance for the border to count as ending at an edge. Small on purpose:
+/// a letterboxed photograph whose own margin is dark (a fundus image, a night sky) meets the
+/// bar with only the few pixels where its content begins, while a gradient, drifting a level
+/// or two per line, has no such jump anywhere.
+pub const EDGE_MIN_SHARE_PER_MILLE: usize = 10;
 /// Trimming is abandoned when less than this share (in percent) of a side would remain: such an
 /// image is mostly flat and its "content" is not a stable thing to hash.
 pub const MIN_REMAINING_PERCENT: usize = 20;
+/// Rounds of trimming: a border inside a border (padding around a framed picture).
+const ROUNDS: usize = 3;
 
 /// A sub-rectangle of the working image: columns `x0..x1`, rows `y0..y1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,43 +48,80 @@ impl Rect {
     }
 }
 
-fn pixel(rgb: &[u8], width: usize, x: usize, y: usize) -> [u8; 3] {
-    let i = (y * width + x) * 3;
-    [rgb[i], rgb[i + 1], rgb[i + 2]]
+fn median(line: &[u8]) -> u8 {
+    let mut sorted = line.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
 }
 
-fn median_colour(pixels: &[[u8; 3]]) -> [u8; 3] {
-    let mut out = [0u8; 3];
-    for (c, slot) in out.iter_mut().enumerate() {
-        let mut channel: Vec<u8> = pixels.iter().map(|p| p[c]).collect();
-        channel.sort_unstable();
-        *slot = channel[channel.len() / 2];
-    }
-    out
-}
-
-fn is_uniform(pixels: &[[u8; 3]], colour: [u8; 3]) -> bool {
-    let close = pixels
+fn is_flat(line: &[u8], level: u8) -> bool {
+    let close = line
         .iter()
-        .filter(|p| (0..3).all(|c| p[c].abs_diff(colour[c]) <= BORDER_TOLERANCE))
+        .filter(|v| v.abs_diff(level) <= BORDER_TOLERANCE)
         .count();
-    close * 1000 >= pixels.len() * BORDER_MIN_SHARE_PER_MILLE
+    close * 1000 >= line.len() * BORDER_MIN_SHARE_PER_MILLE
+        && median(line).abs_diff(level) <= BORDER_MAX_DRIFT
 }
 
-/// How many lines from one side are border. `line(k)` returns the `k`-th line counted inwards.
-fn border_depth(count: usize, line: impl Fn(usize) -> Vec<[u8; 3]>) -> usize {
+fn is_edge(border: &[u8], content: &[u8]) -> bool {
+    let differ = border
+        .iter()
+        .zip(content)
+        .filter(|(a, b)| a.abs_diff(**b) > BORDER_TOLERANCE)
+        .count();
+    differ * 1000 >= content.len() * EDGE_MIN_SHARE_PER_MILLE
+}
+
+/// How many lines from one side are border. `line(k)` returns the `k`-th line counted inwards;
+/// `count` lines exist.
+fn border_depth(count: usize, line: impl Fn(usize) -> Vec<u8>) -> usize {
     let outer = line(0);
-    let colour = median_colour(&outer);
-    if !is_uniform(&outer, colour) {
+    let level = median(&outer);
+    if !is_flat(&outer, level) {
         return 0;
     }
-    (0..count)
-        .take_while(|&k| is_uniform(&line(k), colour))
-        .count()
+    let mut last = outer;
+    for k in 1..count {
+        let next = line(k);
+        if !is_flat(&next, level) {
+            return if is_edge(&last, &next) { k } else { 0 };
+        }
+        last = next;
+    }
+    count
 }
 
-/// The content rectangle of a packed RGB8 image, the whole image when there is no border.
-pub fn content_rect(rgb: &[u8], width: usize, height: usize) -> Rect {
+/// One round of trimming inside `r`; `None` when nothing (or everything) would be cut.
+fn trim_once(luma: &[u8], width: usize, r: Rect) -> Option<Rect> {
+    let row = |y: usize, x0: usize, x1: usize| luma[y * width + x0..y * width + x1].to_vec();
+    let col = |x: usize, y0: usize, y1: usize| (y0..y1).map(|y| luma[y * width + x]).collect();
+    let h = r.height();
+    let top = border_depth(h, |k| row(r.y0 + k, r.x0, r.x1));
+    if top == h {
+        return None;
+    }
+    let bottom = border_depth(h - top, |k| row(r.y1 - 1 - k, r.x0, r.x1));
+    let (y0, y1) = (r.y0 + top, r.y1 - bottom);
+    if y0 >= y1 {
+        return None;
+    }
+    let w = r.width();
+    let left = border_depth(w, |k| col(r.x0 + k, y0, y1));
+    if left == w {
+        return None;
+    }
+    let right = border_depth(w - left, |k| col(r.x1 - 1 - k, y0, y1));
+    let out = Rect {
+        x0: r.x0 + left,
+        y0,
+        x1: r.x1 - right,
+        y1,
+    };
+    (out != r && out.width() > 0 && out.height() > 0).then_some(out)
+}
+
+/// The content rectangle of a row-major luma image, the whole image when there is no border.
+pub fn content_rect(luma: &[u8], width: usize, height: usize) -> Rect {
     let full = Rect {
         x0: 0,
         y0: 0,
@@ -79,30 +131,13 @@ pub fn content_rect(rgb: &[u8], width: usize, height: usize) -> Rect {
     if width < 8 || height < 8 {
         return full;
     }
-    let row = |y: usize, x0: usize, x1: usize| (x0..x1).map(|x| pixel(rgb, width, x, y)).collect();
-    let col = |x: usize, y0: usize, y1: usize| (y0..y1).map(|y| pixel(rgb, width, x, y)).collect();
-
-    let top = border_depth(height, |k| row(k, 0, width));
-    if top == height {
-        return full;
+    let mut rect = full;
+    for _ in 0..ROUNDS {
+        match trim_once(luma, width, rect) {
+            Some(r) => rect = r,
+            None => break,
+        }
     }
-    let bottom = border_depth(height - top, |k| row(height - 1 - k, 0, width));
-    let (y0, y1) = (top, height - bottom);
-    if y0 >= y1 {
-        // Two flat bands and nothing else, e.g. half black and half white.
-        return full;
-    }
-    let left = border_depth(width, |k| col(k, y0, y1));
-    if left == width {
-        return full;
-    }
-    let right = border_depth(width - left, |k| col(width - 1 - k, y0, y1));
-    let rect = Rect {
-        x0: left,
-        y0,
-        x1: width - right,
-        y1,
-    };
     let min_w = (width * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
     let min_h = (height * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
     if rect.width() < min_w || rect.height() < min_h {
@@ -112,11 +147,13 @@ pub fn content_rect(rgb: &[u8], width: usize, height: usize) -> Rect {
     }
 }
 
-/// Copies the rectangle out of a packed RGB8 image.
-pub fn crop_rgb(rgb: &[u8], width: usize, rect: Rect) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rect.width() * rect.height() * 3);
+/// Copies the rectangle out of a row-major image of `channels` values per pixel.
+pub fn crop<T: Copy>(pixels: &[T], width: usize, channels: usize, rect: Rect) -> Vec<T> {
+    let mut out = Vec::with_capacity(rect.width() * rect.height() * channels);
     for y in rect.y0..rect.y1 {
-        out.extend_from_slice(&rgb[(y * width + rect.x0) * 3..(y * width + rect.x1) * 3]);
+        out.extend_from_slice(
+            &pixels[(y * width + rect.x0) * channels..(y * width + rect.x1) * channels],
+        );
     }
     out
 }
@@ -125,39 +162,36 @@ pub fn crop_rgb(rgb: &[u8], width: usize, rect: Rect) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn content(width: usize, height: usize) -> Vec<[u8; 3]> {
+    /// Textured content that never repeats a line, like a photograph.
+    fn content(width: usize, height: usize) -> Vec<u8> {
         (0..width * height)
             .map(|i| {
                 let (x, y) = (i % width, i / width);
-                [
-                    (x * 7 % 200 + 20) as u8,
-                    (y * 5 % 180 + 30) as u8,
-                    ((x + y) % 150 + 50) as u8,
-                ]
+                ((x * 7 + y * 13) % 200 + (x * y) % 37 + 10) as u8
             })
             .collect()
     }
 
-    /// Pads `width` x `height` content with `colour`, adding noise of `noise` to the border.
+    /// Pads `width` x `height` content with `level`, adding noise of `noise` to the border.
     fn padded(
+        inner: &[u8],
         width: usize,
         height: usize,
         pad: (usize, usize, usize, usize),
-        colour: [u8; 3],
+        level: u8,
         noise: u8,
     ) -> (Vec<u8>, usize, usize) {
         let (l, t, r, b) = pad;
         let (pw, ph) = (width + l + r, height + t + b);
-        let inner = content(width, height);
-        let mut out = Vec::with_capacity(pw * ph * 3);
+        let mut out = Vec::with_capacity(pw * ph);
         for y in 0..ph {
             for x in 0..pw {
                 let inside = x >= l && x < l + width && y >= t && y < t + height;
                 if inside {
-                    out.extend_from_slice(&inner[(y - t) * width + (x - l)]);
+                    out.push(inner[(y - t) * width + (x - l)]);
                 } else {
                     let jitter = ((x * 31 + y * 17) % (usize::from(noise) + 1)) as u8;
-                    out.extend(colour.map(|c| c.saturating_add(jitter)));
+                    out.push(level.saturating_add(jitter));
                 }
             }
         }
@@ -166,9 +200,9 @@ mod tests {
 
     #[test]
     fn no_border_means_the_whole_image() {
-        let (img, w, h) = padded(120, 80, (0, 0, 0, 0), [0, 0, 0], 0);
+        let img = content(120, 80);
         assert_eq!(
-            content_rect(&img, w, h),
+            content_rect(&img, 120, 80),
             Rect {
                 x0: 0,
                 y0: 0,
@@ -179,46 +213,67 @@ mod tests {
     }
 
     #[test]
-    fn letterbox_pillarbox_and_padding_of_any_colour_are_trimmed() {
-        for (pad, colour) in [
-            ((0, 30, 0, 30), [0, 0, 0]),
-            ((25, 0, 25, 0), [0, 0, 0]),
-            ((10, 12, 14, 16), [255, 255, 255]),
-            ((5, 5, 5, 5), [200, 30, 90]),
+    fn letterbox_pillarbox_and_padding_of_any_level_are_trimmed() {
+        let inner = content(120, 80);
+        for (pad, level) in [
+            ((0, 30, 0, 30), 0),
+            ((25, 0, 25, 0), 0),
+            ((10, 12, 14, 16), 250),
+            ((5, 5, 5, 5), 120),
         ] {
-            let (img, w, h) = padded(120, 80, pad, colour, 10);
+            let (img, w, h) = padded(&inner, 120, 80, pad, level, 4);
             let rect = content_rect(&img, w, h);
             assert_eq!(
                 (rect.x0, rect.y0, rect.width(), rect.height()),
                 (pad.0, pad.1, 120, 80),
-                "pad {pad:?} colour {colour:?}"
+                "pad {pad:?} level {level}"
             );
         }
     }
 
     #[test]
+    fn a_padded_frame_trims_like_the_framed_original() {
+        let inner = content(100, 60);
+        let (framed, fw, fh) = padded(&inner, 100, 60, (8, 8, 8, 8), 40, 2);
+        let (both, bw, bh) = padded(&framed, fw, fh, (20, 10, 20, 10), 255, 0);
+        let original = content_rect(&framed, fw, fh);
+        let copy = content_rect(&both, bw, bh);
+        assert_eq!((original.width(), original.height()), (100, 60));
+        assert_eq!((copy.width(), copy.height()), (100, 60));
+    }
+
+    #[test]
+    fn a_smooth_gradient_is_not_a_border() {
+        // A sky: rows flat across, brightening slowly downwards, above textured ground.
+        let (w, h) = (120, 100);
+        let ground = content(w, 50);
+        let mut img: Vec<u8> = (0..50).flat_map(|y| vec![100 + y as u8 / 2; w]).collect();
+        img.extend(ground);
+        assert_eq!(content_rect(&img, w, h).height(), h);
+    }
+
+    #[test]
     fn two_flat_bands_are_left_alone() {
-        let mut img = vec![0u8; 64 * 64 * 3];
-        img[64 * 32 * 3..].fill(255);
+        let mut img = vec![0u8; 64 * 64];
+        img[64 * 32..].fill(255);
         assert_eq!(content_rect(&img, 64, 64).height(), 64);
         let rotated: Vec<u8> = (0..64 * 64)
-            .flat_map(|i| if i % 64 < 32 { [0u8; 3] } else { [255u8; 3] })
+            .map(|i| if i % 64 < 32 { 0 } else { 255 })
             .collect();
         assert_eq!(content_rect(&rotated, 64, 64).width(), 64);
     }
 
     #[test]
     fn a_flat_image_is_left_alone() {
-        let img = vec![128u8; 64 * 64 * 3];
+        let img = vec![128u8; 64 * 64];
         assert_eq!(content_rect(&img, 64, 64).width(), 64);
     }
 
     #[test]
     fn crop_copies_the_rectangle() {
-        let (img, w, h) = padded(10, 10, (2, 3, 4, 5), [0, 0, 0], 0);
+        let inner = content(10, 10);
+        let (img, w, h) = padded(&inner, 10, 10, (2, 3, 4, 5), 0, 0);
         let rect = content_rect(&img, w, h);
-        let cropped = crop_rgb(&img, w, rect);
-        let expected: Vec<u8> = content(10, 10).into_iter().flatten().collect();
-        assert_eq!(cropped, expected);
+        assert_eq!(crop(&img, w, 1, rect), inner);
     }
 }

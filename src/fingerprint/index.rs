@@ -17,29 +17,34 @@
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::pdq::Dihedral;
+use super::pdq::{Dihedral, PdqHash};
 use super::phash::PHash;
 use super::Fingerprints;
 
-/// PDQ distance at or below which two images are the same work (of 256 bits). See
-/// `docs/matching.md` for the measurements behind every threshold here.
-pub const PDQ_MATCH_DISTANCE: u32 = 31;
+/// PDQ distance at or below which two images are the same work (of 256 bits), when both
+/// hashes are trusted. Tuned on the calibration half of the robustness benchmark
+/// (`bench/robustness/run.py tune`): the first distractor matched at 48, so 40 leaves a margin
+/// of 8 bits; unrelated trusted photographs sit at 56 or more. See `docs/matching.md`.
+pub const PDQ_MATCH_DISTANCE: u32 = 40;
 /// PDQ distance at or below which a work is reported as a possible match; also the radius the
-/// PDQ tables are searched with.
-pub const PDQ_POSSIBLE_DISTANCE: u32 = 45;
-/// Below this quality (on either side) a PDQ hash is too unstable to decide a match: flat,
-/// dark or tiny images hash to near-random bits.
-pub const PDQ_MIN_QUALITY: u8 = 50;
-/// pHash distance at or below which two images are the same work (of 64 bits); decisive only
-/// when PDQ is untrusted. The robustness benchmark found unrelated photographs at pHash
-/// distance 0 (the mean-threshold DCT hash is nearly constant), so pHash never overrides PDQ.
+/// PDQ tables are searched with, which sets the query cost.
+pub const PDQ_POSSIBLE_DISTANCE: u32 = 48;
+/// Below this quality (on either side) a PDQ hash is not trusted to decide a match alone: flat,
+/// dark or very smooth images hash to unstable bits. The reference suggests 50; on the benchmark
+/// copies of works of quality 25..50 stay within 26 bits (p95) and unrelated images no nearer
+/// than 56, while below 20 true copies spread to 80 bits.
+pub const PDQ_MIN_QUALITY: u8 = 25;
+/// pHash distance at or below which a work whose PDQ is untrusted is the same work (of 64
+/// bits), and then only when PDQ is within [`PDQ_MATCH_DISTANCE`] too. Unrelated photographs
+/// meet at pHash distance 2 on the benchmark, so pHash never decides alone.
 pub const PHASH_MATCH_DISTANCE: u32 = 4;
 /// pHash distance at or below which a work is reported as a possible match; also the pHash
-/// search radius.
-pub const PHASH_POSSIBLE_DISTANCE: u32 = 10;
+/// search radius (over works with untrusted PDQ only).
+pub const PHASH_POSSIBLE_DISTANCE: u32 = 8;
 
 /// The distances that turn evidence into decisions; [`Thresholds::default`] uses the constants
 /// above.
@@ -193,22 +198,41 @@ impl<const W: usize> MultiIndex<W> {
         MultiIndex { tables }
     }
 
-    /// Slots that may be within `radius` of `query` (a superset, with repeats).
-    fn candidates(&self, query: &[u64; W], radius: u32, out: &mut Vec<u32>) {
-        if self.tables.is_empty() {
-            return;
-        }
-        let per_table = radius / self.tables.len() as u32;
-        for table in &self.tables {
+    /// Per-table probe radii that still guarantee every code within `radius` is found.
+    ///
+    /// With `m` tables and `radius = m * k + a` (`a < m`), a code within `radius` has, in one
+    /// of the first `a + 1` tables, a substring within `k`, or else, in one of the others, a
+    /// substring within `k - 1` (otherwise its distance would be at least
+    /// `(a + 1)(k + 1) + (m - a - 1) k > radius`); Norouzi et al. 2014, section 3. Probing
+    /// fewer keys in most tables cuts the work by about a third at the radii used here.
+    fn table_radii(&self, radius: u32) -> impl Iterator<Item = Option<u32>> + '_ {
+        let m = self.tables.len() as u32;
+        let (k, a) = (radius / m.max(1), radius % m.max(1));
+        (0..m).map(move |i| if i <= a { Some(k) } else { k.checked_sub(1) })
+    }
+
+    /// Calls `f` with every slot that may be within `radius` of `query` (a superset, with
+    /// repeats); exact: no slot within `radius` is left out.
+    fn for_each_candidate(&self, query: &[u64; W], radius: u32, f: &mut impl FnMut(u32)) {
+        for (table, r) in self.tables.iter().zip(self.table_radii(radius)) {
+            let Some(r) = r else { continue };
             let key = substring(query, table.start, table.bits);
-            for_each_within(key, table.bits, per_table, &mut |k| {
+            for_each_within(key, table.bits, r, &mut |k| {
                 let (lo, hi) = (
                     table.offsets[k as usize] as usize,
                     table.offsets[k as usize + 1] as usize,
                 );
-                out.extend_from_slice(&table.slots[lo..hi]);
+                for &slot in &table.slots[lo..hi] {
+                    f(slot);
+                }
             });
         }
+    }
+
+    /// Slots that may be within `radius` of `query` (a superset, with repeats).
+    #[cfg(test)]
+    fn candidates(&self, query: &[u64; W], radius: u32, out: &mut Vec<u32>) {
+        self.for_each_candidate(query, radius, &mut |s| out.push(s));
     }
 
     fn memory_bytes(&self) -> usize {
@@ -239,10 +263,13 @@ pub struct MatchIndex {
     alive: Vec<bool>,
     frozen: usize,
     dead: usize,
+    works: usize,
     /// Frozen slots ordered by work id, then by SHA-256, for binary search.
     by_work: Vec<u32>,
     by_sha: Vec<u32>,
     pdq_index: MultiIndex<4>,
+    /// Slots whose PDQ is untrusted, in the order `phash_index` numbers them.
+    phash_slots: Vec<u32>,
     phash_index: MultiIndex<1>,
     min_pending: usize,
 }
@@ -269,9 +296,11 @@ impl MatchIndex {
             alive: Vec::new(),
             frozen: 0,
             dead: 0,
+            works: 0,
             by_work: Vec::new(),
             by_sha: Vec::new(),
             pdq_index: MultiIndex::default(),
+            phash_slots: Vec::new(),
             phash_index: MultiIndex::default(),
             min_pending: 1024,
         }
@@ -283,63 +312,95 @@ impl MatchIndex {
 
     /// Number of registered works.
     pub fn len(&self) -> usize {
-        self.work_ids.len() - self.dead
+        self.works
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Registers (or re-registers, replacing the old fingerprints) a work.
+    /// Registers (or re-registers, replacing the old fingerprints) a work. A work whose border
+    /// was trimmed takes two slots, one per registered PDQ code.
     pub fn insert(&mut self, work_id: i64, fp: &Fingerprints) {
         self.remove(work_id);
-        self.work_ids.push(work_id);
-        self.sha.push(fp.sha256.0);
-        self.pdq.push(fp.pdq.0);
-        self.phash.push(fp.phash.0);
-        self.quality.push(fp.pdq_quality);
-        self.alive.push(true);
+        for code in fp.pdq_registered_codes() {
+            self.work_ids.push(work_id);
+            self.sha.push(fp.sha256.0);
+            self.pdq.push(code.0);
+            self.phash.push(fp.phash.0);
+            self.quality.push(fp.pdq_quality);
+            self.alive.push(true);
+        }
+        self.works += 1;
         let pending = self.work_ids.len() - self.frozen;
         if pending > self.min_pending.max(self.frozen / 64) {
             self.rebuild();
         }
     }
 
-    /// Registers many works and builds the tables once.
+    /// Registers many works and builds the tables once. Linear in the batch and the index:
+    /// `insert` looks each id up in the pending tail, which over a large batch is quadratic.
     pub fn extend<F: Borrow<Fingerprints>>(&mut self, works: impl IntoIterator<Item = (i64, F)>) {
-        let saved = self.min_pending;
-        self.min_pending = usize::MAX;
-        for (id, fp) in works {
-            self.insert(id, fp.borrow());
+        let batch: Vec<(i64, F)> = works.into_iter().collect();
+        // The last registration of an id wins, as with repeated inserts.
+        let mut last: HashMap<i64, usize> = HashMap::with_capacity(batch.len());
+        for (i, (id, _)) in batch.iter().enumerate() {
+            last.insert(*id, i);
         }
-        self.min_pending = saved;
+        for (alive, id) in self.alive.iter_mut().zip(&self.work_ids) {
+            if *alive && last.contains_key(id) {
+                *alive = false;
+                self.dead += 1;
+            }
+        }
+        for (i, (id, fp)) in batch.iter().enumerate() {
+            if last[id] != i {
+                continue;
+            }
+            let fp = fp.borrow();
+            for code in fp.pdq_registered_codes() {
+                self.work_ids.push(*id);
+                self.sha.push(fp.sha256.0);
+                self.pdq.push(code.0);
+                self.phash.push(fp.phash.0);
+                self.quality.push(fp.pdq_quality);
+                self.alive.push(true);
+            }
+        }
         self.rebuild();
     }
 
     /// Forgets a work; returns whether it was registered.
     pub fn remove(&mut self, work_id: i64) -> bool {
-        let Some(slot) = self.slot_of(work_id) else {
+        let slots = self.slots_of(work_id);
+        if slots.is_empty() {
             return false;
-        };
-        self.alive[slot] = false;
-        self.dead += 1;
-        if self.dead > self.min_pending.max(self.len() / 4) {
+        }
+        for &slot in &slots {
+            self.alive[slot] = false;
+        }
+        self.dead += slots.len();
+        self.works -= 1;
+        if self.dead > self.min_pending.max(self.work_ids.len() / 4) {
             self.rebuild();
         }
         true
     }
 
-    fn slot_of(&self, work_id: i64) -> Option<usize> {
-        let frozen = self
+    /// The live slots of a work (one or two).
+    fn slots_of(&self, work_id: i64) -> Vec<usize> {
+        let from = self
             .by_work
-            .binary_search_by(|&s| self.work_ids[s as usize].cmp(&work_id))
-            .ok()
-            .map(|i| self.by_work[i] as usize)
-            .filter(|&s| self.alive[s]);
-        frozen.or_else(|| {
-            (self.frozen..self.work_ids.len())
-                .find(|&s| self.alive[s] && self.work_ids[s] == work_id)
-        })
+            .partition_point(|&s| self.work_ids[s as usize] < work_id);
+        let frozen = self.by_work[from..]
+            .iter()
+            .map(|&s| s as usize)
+            .take_while(|&s| self.work_ids[s] == work_id);
+        let pending = self.frozen..self.work_ids.len();
+        frozen
+            .chain(pending.filter(|&s| self.work_ids[s] == work_id))
+            .filter(|&s| self.alive[s])
+            .collect()
     }
 
     /// Drops dead slots and indexes everything, leaving an empty pending tail.
@@ -367,10 +428,26 @@ impl MatchIndex {
         self.by_work = (0..n).collect();
         self.by_work
             .sort_unstable_by_key(|&s| self.work_ids[s as usize]);
+        self.works = 1 + self
+            .by_work
+            .windows(2)
+            .filter(|w| self.work_ids[w[0] as usize] != self.work_ids[w[1] as usize])
+            .count();
+        if n == 0 {
+            self.works = 0;
+        }
         self.by_sha = (0..n).collect();
         self.by_sha.sort_unstable_by_key(|&s| self.sha[s as usize]);
         self.pdq_index = MultiIndex::build(&self.pdq);
-        let phashes: Vec<[u64; 1]> = self.phash.iter().map(|&p| [p]).collect();
+        let min_quality = self.thresholds.pdq_min_quality;
+        self.phash_slots = (0..n)
+            .filter(|&s| self.quality[s as usize] < min_quality)
+            .collect();
+        let phashes: Vec<[u64; 1]> = self
+            .phash_slots
+            .iter()
+            .map(|&s| [self.phash[s as usize]])
+            .collect();
         self.phash_index = MultiIndex::build(&phashes);
     }
 
@@ -382,7 +459,7 @@ impl MatchIndex {
             + self.phash.capacity() * 8
             + self.quality.capacity()
             + self.alive.capacity()
-            + (self.by_work.capacity() + self.by_sha.capacity()) * 4
+            + (self.by_work.capacity() + self.by_sha.capacity() + self.phash_slots.capacity()) * 4
             + self.pdq_index.memory_bytes()
             + self.phash_index.memory_bytes()
     }
@@ -403,58 +480,73 @@ impl MatchIndex {
         let pending_hits = (self.frozen..self.sha.len()).filter(|&s| self.sha[s] == fp.sha256.0);
         for slot in frozen_hits.chain(pending_hits) {
             if self.alive[slot] {
-                found.push(Found::new(slot));
-                found.last_mut().expect("just pushed").exact = true;
+                self.entry(&mut found, slot).exact = true;
             }
         }
 
-        // PDQ, all eight orientations of the query against the registered originals.
-        let mut slots = Vec::new();
-        for variant in &fp.pdq_dihedral {
+        // PDQ: every code of the query (eight orientations, twice when it had a border)
+        // against every registered code. Each candidate is checked against the code that found
+        // it; only hits (rare) are then compared with all of them, so a candidate costs one
+        // 32-byte read and four popcounts.
+        let codes: Vec<(Dihedral, &PdqHash)> = fp.pdq_query_codes().collect();
+        let mut hits: Vec<u32> = Vec::new();
+        for (_, code) in &codes {
             self.pdq_index
-                .candidates(&variant.0, t.pdq_possible, &mut slots);
+                .for_each_candidate(&code.0, t.pdq_possible, &mut |slot| {
+                    if pdq_distance(&code.0, &self.pdq[slot as usize]) <= t.pdq_possible {
+                        hits.push(slot);
+                    }
+                });
         }
-        slots.extend(self.frozen as u32..self.pdq.len() as u32);
-        slots.sort_unstable();
-        slots.dedup();
-        for &slot in &slots {
+        hits.extend(self.frozen as u32..self.pdq.len() as u32);
+        hits.sort_unstable();
+        hits.dedup();
+        for &slot in &hits {
             let slot = slot as usize;
             if !self.alive[slot] {
                 continue;
             }
-            let (k, d) = best_of(&fp.pdq_dihedral, |v| pdq_distance(&v.0, &self.pdq[slot]));
+            let (k, d) = best_of(&codes, |(_, c)| pdq_distance(&c.0, &self.pdq[slot]));
             if d <= t.pdq_possible {
-                entry(&mut found, slot).pdq = Some((d, Dihedral::ALL[k].inverse()));
+                let e = self.entry(&mut found, slot);
+                if e.pdq.is_none_or(|(old, _)| d < old) {
+                    e.pdq = Some((d, codes[k].0.inverse()));
+                }
             }
         }
 
-        // pHash, the same way.
-        slots.clear();
+        // pHash, only against works whose PDQ is untrusted: where PDQ is trusted on both sides
+        // it is the better witness, and unrelated photographs share pHashes (docs/matching.md).
+        hits.clear();
         for variant in &fp.phash_dihedral {
             self.phash_index
-                .candidates(&[variant.0], t.phash_possible, &mut slots);
+                .for_each_candidate(&[variant.0], t.phash_possible, &mut |i| {
+                    let slot = self.phash_slots[i as usize];
+                    if variant.distance(&PHash(self.phash[slot as usize])) <= t.phash_possible {
+                        hits.push(slot);
+                    }
+                });
         }
-        slots.extend(self.frozen as u32..self.phash.len() as u32);
-        slots.sort_unstable();
-        slots.dedup();
-        for &slot in &slots {
+        hits.extend(
+            (self.frozen as u32..self.phash.len() as u32)
+                .filter(|&s| self.quality[s as usize] < t.pdq_min_quality),
+        );
+        hits.sort_unstable();
+        hits.dedup();
+        for &slot in &hits {
             let slot = slot as usize;
             if !self.alive[slot] {
                 continue;
             }
             let (k, d) = best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
             if d <= t.phash_possible {
-                entry(&mut found, slot).phash = Some((d, Dihedral::ALL[k].inverse()));
+                self.entry(&mut found, slot).phash = Some((d, Dihedral::ALL[k].inverse()));
             }
         }
 
         let mut candidates: Vec<Candidate> = found
             .into_iter()
-            .map(|f| {
-                let trusted = fp.pdq_quality >= t.pdq_min_quality
-                    && self.quality[f.slot] >= t.pdq_min_quality;
-                decide(t, self.work_ids[f.slot], &f, trusted)
-            })
+            .map(|f| decide(t, f.work_id, &f, fp.pdq_quality, f.quality))
             .collect();
         candidates.sort_by(rank);
         MatchOutcome {
@@ -465,46 +557,64 @@ impl MatchIndex {
     }
 }
 
+/// What the query found of one work (over all of its slots).
 struct Found {
-    slot: usize,
+    work_id: i64,
+    quality: u8,
     exact: bool,
     pdq: Option<(u32, Dihedral)>,
     phash: Option<(u32, Dihedral)>,
 }
 
-impl Found {
-    fn new(slot: usize) -> Self {
-        Found {
-            slot,
-            exact: false,
-            pdq: None,
-            phash: None,
-        }
+impl MatchIndex {
+    fn entry<'a>(&self, found: &'a mut Vec<Found>, slot: usize) -> &'a mut Found {
+        let work_id = self.work_ids[slot];
+        let i = match found.iter().position(|f| f.work_id == work_id) {
+            Some(i) => i,
+            None => {
+                found.push(Found {
+                    work_id,
+                    quality: self.quality[slot],
+                    exact: false,
+                    pdq: None,
+                    phash: None,
+                });
+                found.len() - 1
+            }
+        };
+        &mut found[i]
     }
 }
 
-fn entry(found: &mut Vec<Found>, slot: usize) -> &mut Found {
-    let i = match found.iter().position(|f| f.slot == slot) {
-        Some(i) => i,
-        None => {
-            found.push(Found::new(slot));
-            found.len() - 1
-        }
-    };
-    &mut found[i]
-}
-
 /// Index and distance of the closest variant; ties go to the earlier (simpler) transform.
-fn best_of<T>(variants: &[T; 8], dist: impl Fn(&T) -> u32) -> (usize, u32) {
+fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
     variants
         .iter()
         .map(dist)
         .enumerate()
         .min_by_key(|&(k, d)| (d, k))
-        .expect("eight variants")
+        .expect("at least one variant")
 }
 
-fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candidate {
+/// The decision rule; `bench/robustness/run.py` (`simulate`) replays it to tune thresholds, so
+/// the two must change together.
+///
+/// - Exact bytes decide.
+/// - PDQ decides when both hashes are trustworthy (quality at least `pdq_min_quality`) and
+///   within `pdq_match`.
+/// - pHash decides only for a registered work whose PDQ is untrusted (flat, dark or smooth
+///   pictures), within the strict `phash_match`, and only when the PDQ hashes are also within
+///   `pdq_match`: on the robustness corpus unrelated photographs meet at pHash distance 2, and
+///   flat distractors meet flat works at pHash 0 and PDQ 51, never on both at once.
+/// - Anything else found is `Possible`, with the evidence that found it.
+fn decide(
+    t: &Thresholds,
+    work_id: i64,
+    f: &Found,
+    query_quality: u8,
+    work_quality: u8,
+) -> Candidate {
+    let pdq_trusted = query_quality >= t.pdq_min_quality && work_quality >= t.pdq_min_quality;
     let pdq_ev = f.pdq.map(|(distance, orientation)| Evidence::Pdq {
         distance,
         orientation,
@@ -515,13 +625,14 @@ fn decide(t: &Thresholds, work_id: i64, f: &Found, pdq_trusted: bool) -> Candida
     });
     let pdq_d = f.pdq.map(|p| p.0);
     let phash_d = f.phash.map(|p| p.0);
-    // PDQ that is trusted and far away contradicts a pHash hit; untrusted PDQ says nothing.
-    let pdq_allows = !pdq_trusted || pdq_d.is_some();
     let (decision, evidence) = if f.exact {
         (Decision::Match, Evidence::ExactBytes)
     } else if pdq_trusted && pdq_d.is_some_and(|d| d <= t.pdq_match) {
         (Decision::Match, pdq_ev.expect("has distance"))
-    } else if pdq_allows && !pdq_trusted && phash_d.is_some_and(|d| d <= t.phash_match) {
+    } else if work_quality < t.pdq_min_quality
+        && pdq_d.is_some_and(|d| d <= t.pdq_match)
+        && phash_d.is_some_and(|d| d <= t.phash_match)
+    {
         (Decision::Match, phash_ev.expect("has distance"))
     } else if let (true, Some(ev)) = (pdq_trusted, pdq_ev) {
         (Decision::Possible, ev)
@@ -556,7 +667,7 @@ fn rank(a: &Candidate, b: &Candidate) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::{PdqHash, Sha256Digest, ALGORITHM_VERSION};
+    use crate::fingerprint::{Sha256Digest, ALGORITHM_VERSION};
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
 
@@ -590,6 +701,7 @@ mod tests {
             phash,
             phash_dihedral,
             trimmed: false,
+            pdq_untrimmed_dihedral: None,
         }
     }
 
@@ -734,13 +846,20 @@ mod tests {
         let out = index.query(&other);
         assert_eq!(out.decision, Decision::Possible);
         assert!(!out.candidates[0].pdq_trusted);
-        // Near pHash: a match on pHash evidence.
-        let mut near = fingerprints(
+        // Near pHash but unrelated PDQ: a pHash coincidence, not a match.
+        let mut twin = fingerprints(
             random_fp(&mut rng).pdq,
             PHash(0xF0F1),
             Sha256Digest([7; 32]),
             10,
         );
+        twin.phash_dihedral[0] = PHash(0xF0F1);
+        let out = index.query(&twin);
+        assert_ne!(out.decision, Decision::Match, "{out:?}");
+        // Near pHash and PDQ within the search radius: a match, decided by pHash.
+        let mut close = PdqHash([1, 2, 3, 4]);
+        flip_bits(&mut close.0, 30, &mut rng);
+        let mut near = fingerprints(close, PHash(0xF0F1), Sha256Digest([6; 32]), 10);
         near.phash_dihedral[0] = PHash(0xF0F1);
         let out = index.query(&near);
         assert_eq!(out.decision, Decision::Match);
@@ -759,7 +878,35 @@ mod tests {
         let mut b = random_fp(&mut rng);
         b.phash_dihedral[0] = a.phash;
         let out = index.query(&b);
-        assert_eq!(out.decision, Decision::Possible);
+        // Where PDQ is trusted on both sides, pHash is not even consulted.
+        assert_eq!(out.decision, Decision::None, "{out:?}");
+    }
+
+    #[test]
+    fn a_trimmed_work_is_found_by_either_code_and_removed_whole() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let mut index = MatchIndex::new();
+        index.extend((0..2000).map(|i| (i, random_fp(&mut rng))));
+        let mut framed = random_fp(&mut rng);
+        let whole = random_fp(&mut rng).pdq_dihedral;
+        framed.trimmed = true;
+        framed.pdq_untrimmed_dihedral = Some(whole);
+        index.insert(5000, &framed);
+        assert_eq!(index.len(), 2001);
+        // An upload that only resembles the untrimmed picture.
+        let mut upload = random_fp(&mut rng);
+        let mut near = whole[0].0;
+        flip_bits(&mut near, 10, &mut rng);
+        upload.pdq_dihedral[0] = PdqHash(near);
+        let out = index.query(&upload);
+        assert_eq!(out.candidates.len(), 1, "{out:?}");
+        assert_eq!(out.candidates[0].work_id, 5000);
+        assert_eq!(out.decision, Decision::Match);
+        assert!(index.remove(5000));
+        assert_eq!(index.len(), 2000);
+        assert_eq!(index.query(&upload).decision, Decision::None);
+        index.rebuild();
+        assert_eq!(index.query(&upload).decision, Decision::None);
     }
 
     #[test]

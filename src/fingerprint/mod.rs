@@ -36,7 +36,7 @@ pub use phash::PHash;
 /// Names the algorithms and parameters behind [`Fingerprints`]; stored fingerprints made under
 /// another version must be recomputed, not compared.
 pub const ALGORITHM_VERSION: &str =
-    "pl-fp/1 sha256+pdq256(jarosz,work512,trim)+phash64(mean-dct8x8)";
+    "pl-fp/2 sha256+pdq256(jarosz,work512,luma-edge-trim,+untrimmed)+phash64(median-dct8x8)";
 
 /// Everything that can go wrong turning bytes into fingerprints.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,31 @@ pub struct Fingerprints {
     pub phash_dihedral: [PHash; 8],
     /// Whether a uniform border was trimmed before hashing.
     pub trimmed: bool,
+    /// When a border was trimmed: PDQ of the whole, untrimmed image under each transform of
+    /// [`Dihedral::ALL`]. Trimming can misjudge a picture whose own margin is flat (a
+    /// letterboxed night sky, a synthetic wallpaper), so both are registered and both are
+    /// searched; `None` when nothing was trimmed (the two would be equal).
+    #[serde(default)]
+    pub pdq_untrimmed_dihedral: Option<[PdqHash; 8]>,
+}
+
+impl Fingerprints {
+    /// Every PDQ code of the upload to search with: the trimmed image's eight orientations,
+    /// then the untrimmed image's when there was a border.
+    pub fn pdq_query_codes(&self) -> impl Iterator<Item = (Dihedral, &PdqHash)> {
+        let untrimmed = self.pdq_untrimmed_dihedral.iter().flatten();
+        Dihedral::ALL
+            .iter()
+            .cycle()
+            .copied()
+            .zip(self.pdq_dihedral.iter().chain(untrimmed))
+    }
+
+    /// The registered codes of a work: the trimmed image's PDQ, and the untrimmed one's when a
+    /// border was trimmed.
+    pub fn pdq_registered_codes(&self) -> impl Iterator<Item = &PdqHash> {
+        std::iter::once(&self.pdq).chain(self.pdq_untrimmed_dihedral.iter().map(|v| &v[0]))
+    }
 }
 
 /// Decodes `bytes` within `limits` and computes all fingerprints.
@@ -141,16 +166,22 @@ pub fn fingerprint_working(
     working: &WorkingImage,
 ) -> Result<Fingerprints, FingerprintError> {
     let (w, h) = (working.work_width, working.work_height);
-    let rect = borders::content_rect(&working.rgb, w, h);
+    let luma = pdq::luma_from_rgb8(&working.rgb);
+    let luma8: Vec<u8> = luma.iter().map(|v| v.round() as u8).collect();
+    let rect = borders::content_rect(&luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
-    let rgb = if trimmed {
-        borders::crop_rgb(&working.rgb, w, rect)
+    let untrimmed = trimmed.then(|| pdq::pdq_from_luma(&luma, w, h).variants);
+    let (luma, luma8) = if trimmed {
+        (
+            borders::crop(&luma, w, 1, rect),
+            borders::crop(&luma8, w, 1, rect),
+        )
     } else {
-        working.rgb.clone()
+        (luma, luma8)
     };
     let (cw, ch) = (rect.width(), rect.height());
-    let pdq = pdq::pdq_from_luma(&pdq::luma_from_rgb8(&rgb), cw, ch);
-    let phash_dihedral = phash::phash_variants(&rgb, cw, ch)?;
+    let pdq = pdq::pdq_from_luma(&luma, cw, ch);
+    let phash_dihedral = phash::phash_variants(&luma8, cw, ch)?;
     Ok(Fingerprints {
         algorithm: ALGORITHM_VERSION.to_string(),
         sha256,
@@ -163,6 +194,7 @@ pub fn fingerprint_working(
         phash: phash_dihedral[0],
         phash_dihedral,
         trimmed,
+        pdq_untrimmed_dihedral: untrimmed,
     })
 }
 
