@@ -450,13 +450,8 @@ async fn check_finds_the_registered_work_in_a_copy_and_nothing_in_an_unrelated_i
         .post_form("/v1/check", None, &[], Some(&fixture("coins.png")))
         .await
         .json();
-    // TODO(matching quality, issue 3): pHash still calls unrelated photos possible matches.
-    assert_ne!(unrelated["decision"], "match");
-    assert!(unrelated["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .all(|c| c["work_id"].as_i64() != Some(id) || c["decision"] != "match"));
+    assert_eq!(unrelated["decision"], "none", "{unrelated}");
+    assert!(unrelated["works"].as_array().unwrap().is_empty());
 
     app.post_form("/v1/check", None, &[], Some(b"GIF89a\x01\x00"))
         .await
