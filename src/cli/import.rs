@@ -18,11 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ConfigArgs;
-use crate::fingerprint::DecodeLimits;
-use crate::licenses::LicenseSet;
-use crate::metrics::Metrics;
-use crate::service::{RegistrationConflict, Service, ServiceError, Settings};
-use crate::store::Store;
+use crate::service::{RegistrationConflict, Service, ServiceError};
 use crate::works::WorkMetadata;
 
 #[derive(Debug, Subcommand)]
@@ -262,27 +258,7 @@ struct LocalRegistrar {
 
 impl LocalRegistrar {
     async fn open(args: &ImportArgs) -> anyhow::Result<Self> {
-        let config = args.config.resolve()?;
-        let (key, _) = super::load_or_create_key(&config.key_file, &config.origin)?;
-        let url = config.database_url.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&url)).await??;
-        let licenses = match &config.licenses_dir {
-            Some(dir) => LicenseSet::load_dir(dir)?,
-            None => LicenseSet::builtin(),
-        };
-        let service = Service::start(
-            store,
-            key,
-            licenses,
-            Settings {
-                max_batch: config.max_batch,
-                decode_limits: DecodeLimits {
-                    max_bytes: config.max_image_bytes,
-                    ..DecodeLimits::default()
-                },
-            },
-            Arc::new(Metrics::default()),
-        )?;
+        let service = super::serve::start_service(&args.config.resolve()?).await?;
         let account = service
             .authenticate(Some(args.token.clone()))
             .await

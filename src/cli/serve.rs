@@ -24,6 +24,22 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, workers: usize) -> anyhow::Result<()> {
+    let service = start_service(&config).await?;
+    let server =
+        HttpServer::new(move || App::new().configure(crate::api::configure(service.clone())))
+            .workers(workers)
+            .bind(&config.listen)
+            .with_context(|| format!("binding {}", config.listen))?;
+    for addr in server.addrs() {
+        tracing::info!(%addr, "listening");
+    }
+    server.run().await?;
+    Ok(())
+}
+
+/// Opens the key, the database and the licence contracts `config` names and starts the
+/// service on them: what `serve` runs, and what `works import` runs without a server.
+pub async fn start_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     let (key, generated) = super::load_or_create_key(&config.key_file, &config.origin)?;
     if generated {
         tracing::info!(key_file = %config.key_file.display(), "generated a new signing key");
@@ -40,7 +56,7 @@ async fn serve(config: Config, workers: usize) -> anyhow::Result<()> {
         None => LicenseSet::builtin(),
     };
     tracing::info!(contract_hash = %licenses.content_hash(), "licence contracts loaded");
-    let service = Service::start(
+    Ok(Service::start(
         store,
         key,
         licenses,
@@ -52,17 +68,7 @@ async fn serve(config: Config, workers: usize) -> anyhow::Result<()> {
             },
         },
         Arc::new(Metrics::default()),
-    )?;
-    let server =
-        HttpServer::new(move || App::new().configure(crate::api::configure(service.clone())))
-            .workers(workers)
-            .bind(&config.listen)
-            .with_context(|| format!("binding {}", config.listen))?;
-    for addr in server.addrs() {
-        tracing::info!(%addr, "listening");
-    }
-    server.run().await?;
-    Ok(())
+    )?)
 }
 
 /// The URL without its password, for logs.
