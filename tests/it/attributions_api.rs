@@ -706,3 +706,29 @@ async fn an_operator_can_open_a_commitment_until_the_publisher_is_erased() {
     verify_receipt(&reissued, &app.verifier()).unwrap();
     assert_eq!(app.get(&format!("/v1/attributions/{id}")).await.status, 200);
 }
+
+#[actix_web::test]
+async fn two_nodes_revoking_at_once_log_one_revocation() {
+    let scene = Scene::new().await;
+    let reply = scene.record(USE, Some(&fixture("chelsea.png"))).await;
+    let id = reply.json()["attribution"]["id"].as_i64().unwrap();
+    let other_node = scene.app.second_node().await;
+    let uri = format!("/v1/attributions/{id}/revoke");
+    let request = || {
+        test::TestRequest::post()
+            .uri(&uri)
+            .insert_header(("Authorization", format!("Bearer {}", scene.publisher)))
+            .set_json(serde_json::json!({}))
+    };
+    let (a, b) = tokio::join!(scene.app.call(request()), other_node.call(request()));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text(), b.text());
+    // The history is read from the database, which both nodes write: one revocation.
+    let view = scene
+        .app
+        .get(&format!("/v1/attributions/{id}"))
+        .await
+        .json();
+    assert_eq!(view["history"].as_array().unwrap().len(), 2);
+}
