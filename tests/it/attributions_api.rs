@@ -572,6 +572,37 @@ async fn a_signed_request_puts_the_accounts_signature_on_the_entry_once() {
     );
     let actor = verified.entry.check_actor_signature().unwrap().unwrap();
     assert_eq!(actor.as_text(), key.verifier().as_text());
+    // Any changed byte of the receipt, the actor's signature included, fails verification.
+    let receipt = receipt_of(&reply.json());
+    let check = |r: &Receipt| {
+        verify_receipt(r, &app.verifier())
+            .map_err(|e| e.to_string())
+            .and_then(|v| v.entry.check_actor_signature().map_err(|e| e.to_string()))
+    };
+    for field in 0..2 {
+        let text = if field == 0 {
+            &receipt.entry
+        } else {
+            &receipt.proof
+        };
+        for i in 0..text.len() {
+            let mut bytes = text.clone().into_bytes();
+            bytes[i] ^= 0x01;
+            let Ok(changed) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let mut tampered = receipt.clone();
+            if field == 0 {
+                tampered.entry = changed;
+            } else {
+                tampered.proof = changed;
+            }
+            assert!(
+                check(&tampered).is_err(),
+                "byte {i} of field {field} changed unnoticed"
+            );
+        }
+    }
 
     // The same signed request again is a replay.
     let size = app.log_size().await;
