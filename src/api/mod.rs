@@ -1,9 +1,11 @@
 //! The HTTP layer: one `configure` used by `serve` and by the tests, thin handlers (parse, call
 //! the service, respond), the wire DTOs, and `ApiError`.
 
+mod accounts;
 mod error;
 mod licenses;
 mod log;
+mod pages;
 mod system;
 pub mod upload;
 mod works;
@@ -52,6 +54,8 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                     .configure(log::routes)
                     .configure(licenses::routes)
                     .configure(works::routes)
+                    .configure(accounts::routes)
+                    .configure(pages::routes)
                     .default_service(web::to(not_found)),
             );
     }

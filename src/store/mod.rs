@@ -8,10 +8,12 @@
 mod accounts;
 mod log;
 mod schema;
+mod thumbnails;
 mod works;
 
 pub use accounts::{Account, NewAccount};
 pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
+pub use thumbnails::Thumbnail;
 pub use works::{IndexedWork, StoredWork, WorkFilter};
 
 use std::path::{Path, PathBuf};
