@@ -147,6 +147,20 @@ async function copyText(text, label) {
   $("#copy-status").textContent = `${label} copied to the clipboard.`;
 }
 
+/** ccREL terms of a licence contract, in words. */
+const TERMS = {
+  Reproduction: "copy it",
+  Distribution: "share it",
+  DerivativeWorks: "adapt it",
+  Sharing: "share it non-commercially",
+  Notice: "keep the copyright and licence notices",
+  Attribution: "credit the creator",
+  ShareAlike: "share adaptations under the same licence",
+  SourceCode: "provide the source",
+  CommercialUse: "use it commercially",
+};
+const terms = (list) => (list.length ? list.map((t) => TERMS[t] ?? t).join(", ") : "nothing");
+
 function when(unixSeconds) {
   return new Date(unixSeconds * 1000).toLocaleString();
 }
@@ -418,7 +432,7 @@ function renderLicense(license, verdict) {
     el(
       "p",
       { class: "hint" },
-      `Permits: ${license.permits.join(", ") || "nothing"}. Requires: ${license.requires.join(", ") || "nothing"}. Prohibits: ${license.prohibits.join(", ") || "nothing"}.`,
+      `The licence lets anyone ${terms(license.permits)}; it requires them to ${terms(license.requires)}${license.prohibits.length ? `; it forbids them to ${terms(license.prohibits)}` : ""}.`,
     ),
   );
 }
@@ -516,7 +530,7 @@ async function describeChosenLicense() {
   const all = await licenses().catch(() => []);
   const license = all.find((l) => l.id === $("#reg-license").value);
   $("#reg-license-summary").textContent = license
-    ? `${license.name}. Others may: ${license.permits.join(", ") || "nothing"}; they must: ${license.requires.join(", ") || "nothing"}${license.prohibits.length ? `; they may not: ${license.prohibits.join(", ")}` : ""}.`
+    ? `${license.name}: others may ${terms(license.permits)}; they must ${terms(license.requires)}${license.prohibits.length ? `; they may not ${terms(license.prohibits)}` : ""}.`
     : "";
 }
 
