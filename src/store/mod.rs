@@ -6,12 +6,14 @@
 //! backends (row locks) is an explicit `match` on [`DbConnection`] here and nowhere else.
 
 mod accounts;
+mod attributions;
 mod log;
 mod schema;
 mod thumbnails;
 mod works;
 
 pub use accounts::{Account, NewAccount};
+pub use attributions::{AttributionEventRow, AttributionFilter, StoredAttribution};
 pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
 pub use thumbnails::Thumbnail;
 pub use works::{IndexedWork, StoredWork, WorkFilter};

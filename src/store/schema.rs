@@ -81,6 +81,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    attributions (attribution_id) {
+        attribution_id -> BigInt,
+        work_id -> BigInt,
+        publisher_id -> BigInt,
+        publisher_salt -> Nullable<Binary>,
+        media_sha256 -> Binary,
+        media_fingerprints -> Text,
+        published_url -> Nullable<Text>,
+        state -> Text,
+        details -> Text,
+        recorded_at -> BigInt,
+        updated_by_entry -> BigInt,
+    }
+}
+
+diesel::table! {
+    attribution_events (entry_index) {
+        entry_index -> BigInt,
+        attribution_id -> BigInt,
+        kind -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    signed_requests (note_sha256) {
+        note_sha256 -> Binary,
+        entry_index -> BigInt,
+    }
+}
+
+diesel::table! {
     work_thumbnails (work_id) {
         work_id -> BigInt,
         content_type -> Text,
@@ -102,4 +134,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     works,
     work_events,
     work_thumbnails,
+    attributions,
+    attribution_events,
+    signed_requests,
 );
