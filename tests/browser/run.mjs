@@ -145,7 +145,7 @@ async function appendNotes(count) {
 }
 const verifierKey = (await (await fetch(`${base}/log/key`)).text()).trim();
 const openapi = await (await fetch(`${base}/openapi.json`)).json();
-const hasAttributionApi = Boolean(openapi.paths["/v1/attributions"]);
+assert.ok(openapi.paths["/v1/attributions"], "this build has no attribution API");
 
 // ---------------------------------------------------------------------------------------
 // The browser
@@ -371,16 +371,28 @@ await step("Check: a signed-in publisher records the attribution and downloads t
   await signIn(page, publisher);
   await page.waitForSelector("#record-form");
   await page.fill("#record-url", "https://gazette.example/2026/11/cats");
-  if (!hasAttributionApi) {
-    // The attribution API is not in this build yet: the page must still show the API's own
-    // error message rather than fail silently.
-    await page.click("#record-form button[type=submit]");
-    const error = await page.waitForSelector("#record-error:not([hidden])");
-    assert.equal(await error.textContent(), "no such endpoint: POST /v1/attributions");
-    console.log("     (the attribution API is not in this build: recorded the error path only)");
-    await page.close();
-    return;
-  }
+  // A use the licence forbids is refused by the service, and the page shows its message.
+  await page.check("#use-commercial");
+  await page.waitForSelector("#verdict.refused");
+  const refused = await fetch(`${base}/v1/attributions`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${publisher}` },
+    body: (() => {
+      const f = new FormData();
+      f.append("image", new Blob([copy]), "chelsea-copy.jpg");
+      f.append("work_id", String(workId));
+      f.append("commercial", "true");
+      f.append("medium", "web");
+      return f;
+    })(),
+  });
+  const refusal = await refused.json();
+  assert.equal(refused.status, 422, JSON.stringify(refusal));
+  await page.click("#record-form button[type=submit]");
+  const error = await page.waitForSelector("#record-error:not([hidden])");
+  assert.ok((await error.textContent()).startsWith(refusal.message), `${await error.textContent()} / ${refusal.message}`);
+  await page.uncheck("#use-commercial");
+  await page.waitForSelector("#verdict.allowed");
   const [download] = await Promise.all([
     page.waitForEvent("download"),
     page.click("#record-form button[type=submit]").then(() => page.click("#download-receipt")),
@@ -400,10 +412,6 @@ await step("Check: a signed-in publisher records the attribution and downloads t
 });
 
 await step("My works: the rights holder sees the recorded use and disputes it", async () => {
-  if (!hasAttributionApi) {
-    console.log("     (the attribution API is not in this build: skipped)");
-    return;
-  }
   const page = await newPage();
   await ready(page, "#works");
   await signIn(page, rightsHolder);
@@ -674,6 +682,70 @@ await step("Small screens: at 375 pixels wide no page scrolls sideways (screensh
 await step("No script errors or policy violations on any page", async () => {
   assert.deepEqual(problems, []);
 });
+
+// ---------------------------------------------------------------------------------------
+// Viewport-sized pictures for docs/tour.md (target/browser-artifacts/tour/), made only when
+// everything passed. Not a test: the steps above assert what these show.
+
+async function tourPictures() {
+  const dir = join(ARTIFACTS, "tour");
+  mkdirSync(dir, { recursive: true });
+  const page = await newPage({ width: 1000, height: 760 });
+  await ready(page, "#check");
+  await signIn(page, publisher);
+  await page.setInputFiles("#check-file", { name: "chelsea-copy.jpg", mimeType: "image/jpeg", buffer: copy });
+  await page.waitForSelector("#verdict.allowed");
+  await page.waitForFunction(() => [...document.querySelectorAll(".match-card img")].every((i) => i.complete && i.naturalWidth > 0));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(dir, "check-match.png") });
+  await page.locator("#license-box").scrollIntoViewIfNeeded();
+  await page.evaluate(() => document.querySelector("#license-box").scrollIntoView({ block: "start" }));
+  await page.screenshot({ path: join(dir, "check-licence-credit.png") });
+  await page.evaluate(() => document.querySelector("#record-box").scrollIntoView({ block: "end" }));
+  await page.click("#record-form button[type=submit]");
+  await page.waitForSelector("#download-receipt");
+  await page.evaluate(() => document.querySelector("#record-box").scrollIntoView({ block: "center" }));
+  await page.screenshot({ path: join(dir, "check-recorded.png") });
+  await page.click("#sign-out");
+  await signIn(page, rightsHolder);
+  await page.goto("/#works");
+  await page.waitForSelector("li[data-attribution]");
+  await page.evaluate(() => document.querySelector("#works-list").scrollIntoView({ block: "start" }));
+  await page.evaluate(() => window.scrollBy(0, -60));
+  await page.screenshot({ path: join(dir, "works.png") });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(dir, "works-register.png") });
+  await page.goto("/#ledger");
+  await page.waitForSelector("#growth-chart svg");
+  await page.waitForSelector("#entry-kind");
+  await page.screenshot({ path: join(dir, "ledger.png") });
+  await page.fill("#receipt-index", String(workId));
+  await page.click("#receipt-fetch");
+  await page.waitForSelector("#verify-outcome.valid");
+  await page.locator("#verify-result").screenshot({ path: join(dir, "ledger-verified.png") });
+  const receipt = JSON.parse(await page.inputValue("#receipt-text"));
+  receipt.proof = receipt.proof.replace(/^index (\d+)$/m, (m, n) => `index ${Number(n) + 1}`);
+  await page.fill("#receipt-text", JSON.stringify(receipt));
+  await page.click("#verify-form button[type=submit]");
+  await page.waitForSelector("#verify-outcome.invalid");
+  await page.locator("#verify-result").screenshot({ path: join(dir, "ledger-rejected.png") });
+  await page.close();
+  const phone = await newPage({ width: 375, height: 740 });
+  await ready(phone, "#check");
+  await phone.setInputFiles("#check-file", { name: "chelsea-copy.jpg", mimeType: "image/jpeg", buffer: copy });
+  await phone.waitForSelector("#verdict.allowed");
+  await phone.evaluate(() => document.querySelector("#check-decision").scrollIntoView({ block: "start" }));
+  await phone.screenshot({ path: join(dir, "check-phone.png") });
+  await phone.close();
+}
+
+if (failures.length === 0) {
+  try {
+    await tourPictures();
+  } catch (e) {
+    console.log(`(tour pictures not made: ${e.message})`);
+  }
+}
 
 await cleanUp();
 if (failures.length) {
