@@ -149,6 +149,46 @@ mod tests {
         }
     }
 
+    /// The page's verifier refuses entry kinds it does not know, as `provenance verify` does;
+    /// a kind added to the log must be added to `ENTRY_KINDS` in `web/verify.js` too.
+    #[test]
+    fn the_page_verifier_knows_every_entry_kind() {
+        use crate::ledger::EntryKind::{self, *};
+        // Exhaustive on purpose: a new variant stops this compiling until it is listed here.
+        let listed = |kind: EntryKind| match kind {
+            OperatorNote
+            | WorkRegistered
+            | WorkLicenseChanged
+            | WorkPreferencesChanged
+            | AttributionRecorded
+            | AttributionRevoked
+            | AttributionDisputed => kind,
+        };
+        let verifier = std::str::from_utf8(ASSETS[2].bytes).unwrap();
+        assert_eq!(ASSETS[2].name, "verify.js");
+        let known = verifier
+            .split("export const ENTRY_KINDS = [")
+            .nth(1)
+            .and_then(|rest| rest.split("];").next())
+            .expect("verify.js lists ENTRY_KINDS");
+        let known: Vec<&str> = known
+            .split(',')
+            .map(|k| k.trim().trim_matches('"'))
+            .filter(|k| !k.is_empty())
+            .collect();
+        let all = [
+            OperatorNote,
+            WorkRegistered,
+            WorkLicenseChanged,
+            WorkPreferencesChanged,
+            AttributionRecorded,
+            AttributionRevoked,
+            AttributionDisputed,
+        ]
+        .map(listed);
+        assert_eq!(known, all.map(|k| k.as_str()).to_vec());
+    }
+
     #[test]
     fn no_asset_loads_anything_from_another_origin() {
         for asset in std::iter::once(&INDEX).chain(ASSETS) {
