@@ -6,6 +6,7 @@ mod attributions;
 mod error;
 mod licenses;
 mod log;
+mod pages;
 mod system;
 pub mod upload;
 mod works;
@@ -62,6 +63,7 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                     .configure(works::routes)
                     .configure(attributions::routes)
                     .configure(accounts::routes)
+                    .configure(pages::routes)
                     .default_service(web::to(not_found)),
             );
     }

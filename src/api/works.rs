@@ -1,6 +1,6 @@
 //! The works registry and image checks over HTTP.
 
-use actix_web::http::header;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/works", web::post().to(register))
         .route("/v1/works", web::get().to(list))
         .route("/v1/works/{id}", web::get().to(work))
+        .route("/v1/works/{id}/thumbnail", web::get().to(thumbnail))
         .route("/v1/works/{id}/license", web::put().to(change_license))
         .route(
             "/v1/works/{id}/ai-preferences",
@@ -156,6 +157,23 @@ async fn work(service: web::Data<Service>, id: web::Path<i64>) -> Result<HttpRes
         response.insert_header((CONTENT_USAGE, usage.as_str()));
     }
     Ok(response.json(WorkResponse { work, history }))
+}
+
+async fn thumbnail(
+    service: web::Data<Service>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let thumbnail = service.thumbnail(id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(thumbnail.content_type)
+        // Written once at registration and never replaced.
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(31_536_000),
+            CacheDirective::Extension("immutable".into(), None),
+        ]))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(thumbnail.image))
 }
 
 #[derive(Deserialize)]

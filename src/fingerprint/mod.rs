@@ -22,6 +22,7 @@ pub mod decode;
 pub mod index;
 pub mod pdq;
 pub mod phash;
+pub mod thumbnail;
 
 use std::fmt;
 
@@ -158,6 +159,19 @@ impl Fingerprints {
 pub fn fingerprint(bytes: &[u8], limits: &DecodeLimits) -> Result<Fingerprints, FingerprintError> {
     let working = decode::decode(bytes, limits)?;
     fingerprint_working(Sha256Digest::of(bytes), &working)
+}
+
+/// Decodes `bytes` once and answers its fingerprints and a thumbnail of at most `max_side`
+/// pixels a side (see [`thumbnail`]).
+pub fn fingerprint_with_thumbnail(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    max_side: u32,
+) -> Result<(Fingerprints, Vec<u8>), FingerprintError> {
+    let working = decode::decode(bytes, limits)?;
+    let fingerprints = fingerprint_working(Sha256Digest::of(bytes), &working)?;
+    let preview = thumbnail::thumbnail(&working, max_side)?;
+    Ok((fingerprints, preview))
 }
 
 /// Fingerprints an already decoded working image; `sha256` is that of the original bytes.

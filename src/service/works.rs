@@ -12,7 +12,7 @@ use crate::accounts::Role;
 use crate::fingerprint::{self, Fingerprints, MatchOutcome};
 use crate::ledger::EntryKind;
 use crate::licenses::AiPreferences;
-use crate::store::{Account, Store, StoredWork, WorkFilter};
+use crate::store::{Account, Store, StoredWork, Thumbnail, WorkFilter};
 use crate::works::{self, WorkChange, WorkError, WorkMetadata};
 
 /// A registered work as the API shows it.
@@ -115,6 +115,24 @@ impl Service {
             .map_err(Into::into)
     }
 
+    /// Decodes an image once for its fingerprints and its thumbnail.
+    async fn fingerprint_with_thumbnail(
+        &self,
+        image: Vec<u8>,
+    ) -> Result<(Fingerprints, Vec<u8>), ServiceError> {
+        let limits = self.settings.decode_limits.clone();
+        tokio::task::spawn_blocking(move || {
+            fingerprint::fingerprint_with_thumbnail(
+                &image,
+                &limits,
+                fingerprint::thumbnail::THUMBNAIL_MAX_SIDE,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Task(e.to_string()))?
+        .map_err(Into::into)
+    }
+
     /// Finds registered works in an image.
     pub async fn check(&self, image: Vec<u8>) -> Result<CheckAnswer, ServiceError> {
         let fingerprints = self.fingerprint(image).await?;
@@ -148,7 +166,7 @@ impl Service {
     ) -> Result<Written<WorkRecorded>, ServiceError> {
         require_role(account, Role::RightsHolder)?;
         let metadata = self.checked_metadata(metadata)?;
-        let fingerprints = self.fingerprint(image).await?;
+        let (fingerprints, preview) = self.fingerprint_with_thumbnail(image).await?;
         // Refuse early what is sure to be refused; the sequencer checks again under the lock.
         self.registry
             .admit(&fingerprints, account.id)
@@ -196,6 +214,18 @@ impl Service {
             updated_by_entry: appended.index as i64,
             ..row
         });
+        // After the commit, outside the round: the work stands whether or not this succeeds.
+        let work_id = work.id;
+        let thumbnail = Thumbnail {
+            content_type: fingerprint::thumbnail::THUMBNAIL_CONTENT_TYPE.to_owned(),
+            image: preview,
+        };
+        if let Err(error) = self
+            .blocking(move |store| Ok(store.put_thumbnail(work_id, &thumbnail)?))
+            .await
+        {
+            tracing::warn!(work_id, %error, "storing the thumbnail failed");
+        }
         Ok(Written::Recorded(WorkRecorded { work, appended }))
     }
 
@@ -282,6 +312,16 @@ impl Service {
                 .map(|(index, kind)| WorkEvent { index, kind })
                 .collect();
             Ok((WorkView::from(&work), history))
+        })
+        .await
+    }
+
+    /// The thumbnail stored for a work at registration.
+    pub async fn thumbnail(&self, work_id: i64) -> Result<Thumbnail, ServiceError> {
+        self.blocking(move |store| {
+            store
+                .thumbnail(work_id)?
+                .ok_or_else(|| ServiceError::NotFound(format!("a thumbnail for work {work_id}")))
         })
         .await
     }

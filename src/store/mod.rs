@@ -9,11 +9,13 @@ mod accounts;
 mod attributions;
 mod log;
 mod schema;
+mod thumbnails;
 mod works;
 
 pub use accounts::{Account, NewAccount};
 pub use attributions::{AttributionEventRow, AttributionFilter, StoredAttribution};
 pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
+pub use thumbnails::Thumbnail;
 pub use works::{IndexedWork, StoredWork, WorkFilter};
 
 use std::path::{Path, PathBuf};

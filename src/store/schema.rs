@@ -112,7 +112,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_thumbnails (work_id) {
+        work_id -> BigInt,
+        content_type -> Text,
+        image -> Binary,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(works -> accounts (owner_id));
+diesel::joinable!(work_thumbnails -> works (work_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     log_meta,
@@ -123,6 +133,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     works,
     work_events,
+    work_thumbnails,
     attributions,
     attribution_events,
     signed_requests,

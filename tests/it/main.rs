@@ -9,4 +9,5 @@ mod licenses_api;
 mod log_api;
 mod process;
 mod support;
+mod web_api;
 mod works_api;
