@@ -974,6 +974,18 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_of_an_unknown_kind_fails_naming_its_index() {
+        let key = LogKey::generate("example.org/log").unwrap();
+        let checker = EntryChecker::new(key.verifier()).unwrap();
+        let text = "example.org/log/entry/v1\n\
+                    {\"data\":{},\"issued_at\":\"2026-11-26T17:00:00Z\",\"kind\":\"mystery\"}\n";
+        let entry = key.sign_note(text.as_bytes(), &[]).unwrap();
+        let err = checker.check_entry(9, &entry).unwrap_err();
+        assert!(matches!(err, AuditError::Entry { index: 9, .. }), "{err}");
+        assert!(err.to_string().contains("mystery"), "{err}");
+    }
+
+    #[test]
     fn a_state_from_another_log_is_refused() {
         let ours = LogKey::generate("example.org/log").unwrap();
         let theirs = LogKey::generate("example.org/log").unwrap();
