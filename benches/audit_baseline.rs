@@ -14,7 +14,9 @@ fn main() {
         std::env::var("AUDIT_BASELINE_BUNDLES"),
         std::env::var("AUDIT_BASELINE_KEY"),
     ) else {
-        eprintln!("skipped: set AUDIT_BASELINE_BUNDLES and AUDIT_BASELINE_KEY (bench/audit.sh does)");
+        eprintln!(
+            "skipped: set AUDIT_BASELINE_BUNDLES and AUDIT_BASELINE_KEY (bench/audit.sh does)"
+        );
         return;
     };
     let verifier = LogVerifier::from_text(&std::fs::read_to_string(key).expect("key file"))

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod attributions;
 pub mod cli;
 pub mod config;
 pub mod fingerprint;

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::attributions::AttributionError;
 use crate::fingerprint::FingerprintError;
 use crate::ledger::LedgerError;
 use crate::licenses::LicenseError;
@@ -198,7 +199,63 @@ impl From<ServiceError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message).with_detail("work_id", work_id)
             }
             ServiceError::NotOwner { .. } => Self::new(StatusCode::FORBIDDEN, "not_owner", message),
+            ServiceError::Attribution(e) => attribution_error(e, message),
+            ServiceError::UseNotAllowed(verdict) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "use_not_allowed",
+                format!(
+                    "{message}: {}",
+                    verdict
+                        .reasons
+                        .iter()
+                        .map(|r| r.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            )
+            .with_detail("license", verdict.license.clone())
+            .with_detail(
+                "reasons",
+                serde_json::to_value(&verdict.reasons).unwrap_or_default(),
+            ),
+            ServiceError::FingerprintVersion { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "fingerprint_version_mismatch",
+                message,
+            ),
+            ServiceError::NotPublisher { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "not_publisher", message)
+            }
+            ServiceError::Erased => Self::new(StatusCode::GONE, "erased", message),
+            ServiceError::NoKeyRegistered => {
+                Self::new(StatusCode::CONFLICT, "no_key_registered", message)
+            }
+            ServiceError::BadActorSignature(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "bad_signature", message)
+            }
+            ServiceError::InvalidSigning(_) => Self::bad_request("invalid_signing", message),
+            ServiceError::StaleSignedRequest { .. } => {
+                Self::new(StatusCode::UNAUTHORIZED, "stale_signed_request", message)
+            }
+            ServiceError::Replayed => Self::new(StatusCode::CONFLICT, "replayed_request", message),
+            ServiceError::InvalidKey(_) => Self::bad_request("invalid_key", message),
         }
+    }
+}
+
+fn attribution_error(err: AttributionError, message: String) -> ApiError {
+    use AttributionError::*;
+    match err {
+        NoMatch => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "no_match", message),
+        NotMatching { work_id } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not_matching", message)
+                .with_detail("work_id", work_id)
+        }
+        InvalidPublishedUrl { .. } => ApiError::bad_request("invalid_published_url", message),
+        FieldTooLong { .. } => ApiError::bad_request("field_too_long", message),
+        MissingField(_) => ApiError::bad_request("missing_field", message),
+        AlreadyRevoked { .. } => ApiError::new(StatusCode::CONFLICT, "already_revoked", message),
+        AlreadyDisputed { .. } => ApiError::new(StatusCode::CONFLICT, "already_disputed", message),
     }
 }
 

@@ -76,6 +76,6 @@ async fn attribution(
         license_id: id.into_inner(),
     };
     Ok(web::Json(
-        service.attribution(&credit, body.changes.as_deref())?,
+        service.compose_attribution(&credit, body.changes.as_deref())?,
     ))
 }

@@ -1,6 +1,8 @@
 //! The HTTP layer: one `configure` used by `serve` and by the tests, thin handlers (parse, call
 //! the service, respond), the wire DTOs, and `ApiError`.
 
+mod accounts;
+mod attributions;
 mod error;
 mod licenses;
 mod log;
@@ -19,7 +21,7 @@ use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, HttpRequest};
 
 use crate::metrics::{RequestLabels, RouteLabels};
-use crate::service::Service;
+use crate::service::{Service, Signing, Written};
 
 /// The OpenAPI description of every endpoint; served as is and compared with the routes by the
 /// contract tests.
@@ -52,6 +54,8 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                     .configure(log::routes)
                     .configure(licenses::routes)
                     .configure(works::routes)
+                    .configure(attributions::routes)
+                    .configure(accounts::routes)
                     .default_service(web::to(not_found)),
             );
     }
@@ -103,4 +107,60 @@ fn bearer_token(req: &HttpRequest) -> Option<String> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(|t| t.trim().to_owned())
+}
+
+/// Headers of a request the account signs (see `service::signing`).
+pub const PREPARE_HEADER: &str = "provenance-prepare";
+pub const ISSUED_AT_HEADER: &str = "provenance-issued-at";
+pub const SALT_HEADER: &str = "provenance-salt";
+pub const SIGNATURE_HEADER: &str = "provenance-signature";
+
+/// Reads how the request is signed from its headers.
+fn signing(req: &HttpRequest) -> Result<Signing, ApiError> {
+    let header = |name: &str| -> Result<Option<String>, ApiError> {
+        match req.headers().get(name) {
+            None => Ok(None),
+            Some(value) => value
+                .to_str()
+                .map(|v| Some(v.trim().to_owned()))
+                .map_err(|_| {
+                    ApiError::bad_request("invalid_signing", format!("{name} is not text"))
+                }),
+        }
+    };
+    let prepare = header(PREPARE_HEADER)?;
+    let signature = header(SIGNATURE_HEADER)?;
+    match (prepare.as_deref(), signature) {
+        (Some("true"), None) => Ok(Signing::Prepare),
+        (Some(other), None) => Err(ApiError::bad_request(
+            "invalid_signing",
+            format!("{PREPARE_HEADER} must be \"true\", not {other:?}"),
+        )),
+        (Some(_), Some(_)) => Err(ApiError::bad_request(
+            "invalid_signing",
+            format!("a request either prepares ({PREPARE_HEADER}) or is signed ({SIGNATURE_HEADER}), not both"),
+        )),
+        (None, Some(signature)) => Ok(Signing::Signed {
+            issued_at: header(ISSUED_AT_HEADER)?.ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_signing",
+                    format!("a signed request needs the {ISSUED_AT_HEADER} its prepared request answered"),
+                )
+            })?,
+            salt: header(SALT_HEADER)?,
+            signature,
+        }),
+        (None, None) => Ok(Signing::Unsigned),
+    }
+}
+
+/// A prepared request answers 200 with the note to sign; a recorded one as `recorded` says.
+fn written<T>(
+    written: Written<T>,
+    recorded: impl FnOnce(T) -> actix_web::HttpResponse,
+) -> actix_web::HttpResponse {
+    match written {
+        Written::Prepared(prepared) => actix_web::HttpResponse::Ok().json(prepared),
+        Written::Recorded(value) => recorded(value),
+    }
 }

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{bearer_token, upload, ApiError};
+use super::{bearer_token, signing, upload, written, ApiError};
 use crate::ledger::Receipt;
 use crate::service::{Service, WorkEvent, WorkRecorded, WorkView};
 use crate::store::WorkFilter;
@@ -75,6 +75,7 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     // Authenticate before reading a possibly large body.
     let account = service.authenticate(bearer_token(&req)).await?;
+    let signing = signing(&req)?;
     let max = service.settings().decode_limits.max_bytes;
     let mut form = upload::read(&req, payload, max, REGISTRATION_FIELDS).await?;
     let metadata = WorkMetadata {
@@ -86,10 +87,14 @@ async fn register(
         content_usage: form.take("ai_preferences"),
     };
     let image = form.image()?;
-    let recorded = service.register_work(&account, metadata, image).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/v1/works/{}", recorded.work.id)))
-        .json(RecordedResponse::from(recorded)))
+    let answer = service
+        .register_work(&account, metadata, image, signing)
+        .await?;
+    Ok(written(answer, |recorded| {
+        HttpResponse::Created()
+            .insert_header((header::LOCATION, format!("/v1/works/{}", recorded.work.id)))
+            .json(RecordedResponse::from(recorded))
+    }))
 }
 
 #[derive(Deserialize)]
@@ -208,6 +213,11 @@ async fn record_change(
     change: WorkChange,
 ) -> Result<HttpResponse, ApiError> {
     let account = service.authenticate(bearer_token(&req)).await?;
-    let recorded = service.change_work(&account, work_id, change).await?;
-    Ok(HttpResponse::Ok().json(RecordedResponse::from(recorded)))
+    let signing = signing(&req)?;
+    let answer = service
+        .change_work(&account, work_id, change, signing)
+        .await?;
+    Ok(written(answer, |recorded| {
+        HttpResponse::Ok().json(RecordedResponse::from(recorded))
+    }))
 }

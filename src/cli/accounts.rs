@@ -1,4 +1,4 @@
-//! `provenance accounts create|revoke`.
+//! `provenance accounts create|revoke|erase`.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -21,6 +21,14 @@ pub enum AccountsCommand {
     },
     /// Revoke an account's token.
     Revoke {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Erase a publisher's personal data: its name and the salts of its commitments. The log
+    /// is untouched and every proof still verifies; the commitments can no longer be opened.
+    Erase {
         #[arg(long)]
         name: String,
         #[command(flatten)]
@@ -50,6 +58,16 @@ pub fn run(command: AccountsCommand) -> anyhow::Result<()> {
                 anyhow::bail!("no account named {name:?}");
             }
             eprintln!("revoked account {name}");
+            Ok(())
+        }
+        AccountsCommand::Erase { name, config } => {
+            let store = Store::open(&config.resolve()?.database_url)?;
+            let erased = store
+                .erase_publisher(&name)?
+                .with_context(|| format!("no account named {name:?}"))?;
+            eprintln!(
+                "erased account {name}: {erased} commitments can no longer be opened; the log is unchanged"
+            );
             Ok(())
         }
     }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ConfigArgs;
-use crate::service::{RegistrationConflict, Service, ServiceError};
+use crate::service::{RegistrationConflict, Service, ServiceError, Signing, Written};
 use crate::works::WorkMetadata;
 
 #[derive(Debug, Subcommand)]
@@ -275,10 +275,11 @@ impl LocalRegistrar {
         };
         match self
             .service
-            .register_work(&self.account, metadata, image)
+            .register_work(&self.account, metadata, image, Signing::Unsigned)
             .await
         {
-            Ok(recorded) => Outcome::Registered(recorded.work.id),
+            Ok(Written::Recorded(recorded)) => Outcome::Registered(recorded.work.id),
+            Ok(Written::Prepared(_)) => unreachable!("an unsigned request is never only prepared"),
             Err(ServiceError::WorkConflict(RegistrationConflict::AlreadyRegistered {
                 work_id,
             })) => Outcome::AlreadyRegistered(work_id),

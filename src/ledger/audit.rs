@@ -372,16 +372,9 @@ impl EntryChecker {
             };
             return Err(failed("entry_schema", reason));
         }
-        if let Some(actor_key) = body["data"].get("actor_key") {
-            let actor = actor_key
-                .as_str()
-                .ok_or_else(|| "actor_key is not a string".to_owned())
-                .and_then(|text| LogVerifier::from_text(text).map_err(|e| e.to_string()))
-                .map_err(|reason| failed("actor_signature", reason))?;
-            actor
-                .open(bytes)
-                .map_err(|e| failed("actor_signature", e.to_string()))?;
-        }
+        entry
+            .check_actor_signature()
+            .map_err(|e| failed("actor_signature", e.to_string()))?;
         Ok(CheckedEntry {
             index,
             leaf: leaf_hash(bytes),

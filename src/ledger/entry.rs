@@ -37,6 +37,14 @@ pub enum EntryKind {
     WorkLicenseChanged,
     /// The AI usage preferences of a registered work were set, changed or withdrawn.
     WorkPreferencesChanged,
+    /// A publisher recorded a use of a registered work: the media's fingerprints, the match,
+    /// the intended use, the licence's obligations and the credit line. The attribution's id
+    /// is this entry's index.
+    AttributionRecorded,
+    /// The publisher withdrew an attribution.
+    AttributionRevoked,
+    /// The work's rights holder disputed an attribution.
+    AttributionDisputed,
 }
 
 impl EntryKind {
@@ -46,6 +54,9 @@ impl EntryKind {
             EntryKind::WorkRegistered => "work_registered",
             EntryKind::WorkLicenseChanged => "work_license_changed",
             EntryKind::WorkPreferencesChanged => "work_preferences_changed",
+            EntryKind::AttributionRecorded => "attribution_recorded",
+            EntryKind::AttributionRevoked => "attribution_revoked",
+            EntryKind::AttributionDisputed => "attribution_disputed",
         }
     }
 }
@@ -133,6 +144,24 @@ impl EntryNote {
             bytes: bytes.to_vec(),
             body,
         })
+    }
+}
+
+impl EntryNote {
+    /// For an entry whose data names an actor's key (`actor_key`, a verifier key), checks that
+    /// the note carries a valid signature by that key too, and answers the key.
+    pub fn check_actor_signature(&self) -> Result<Option<LogVerifier>, LedgerError> {
+        let Some(key) = self.body.data.get("actor_key") else {
+            return Ok(None);
+        };
+        let actor = key
+            .as_str()
+            .ok_or_else(|| LedgerError::MalformedEntry("actor_key is not a string".into()))
+            .and_then(LogVerifier::from_text)?;
+        actor.open(&self.bytes).map_err(|e| {
+            LedgerError::BadSignature(format!("the actor's signature ({}): {e}", actor.name()))
+        })?;
+        Ok(Some(actor))
     }
 }
 

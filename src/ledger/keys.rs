@@ -181,9 +181,64 @@ impl LogVerifier {
     }
 }
 
+/// Checks an actor's signature over an entry's note text and answers it as a signature line
+/// to append after the log's. `signature` is the base64 a signed-note signature line carries:
+/// the 4-byte key id, then the 64-byte Ed25519 signature.
+pub fn actor_signature(
+    actor: &LogVerifier,
+    text: &str,
+    signature: &str,
+) -> Result<signed_note::Signature, LedgerError> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(signature.trim())
+        .map_err(|_| LedgerError::BadSignature("the signature is not base64".into()))?;
+    if raw.len() != 4 + 64 {
+        return Err(LedgerError::BadSignature(format!(
+            "the signature has {} bytes; a key id and an Ed25519 signature have 68",
+            raw.len()
+        )));
+    }
+    let id = u32::from_be_bytes(raw[..4].try_into().expect("four bytes"));
+    let line = signed_note::Signature::new(actor.name().to_owned(), id, raw[4..].to_vec())
+        .map_err(|e| LedgerError::BadSignature(e.to_string()))?;
+    let mut note = text.as_bytes().to_vec();
+    note.push(b'\n');
+    note.extend_from_slice(&line.to_bytes());
+    actor.open(&note)?;
+    Ok(line)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_actor_signature_over_the_text_is_accepted_and_any_other_refused() {
+        use base64::Engine as _;
+        let actor = LogKey::generate("publisher.example").unwrap();
+        let text = "example.org/log/entry/v1\n{}\n";
+        let signed = actor.sign_note(text.as_bytes(), &[]).unwrap();
+        let line = std::str::from_utf8(&signed)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap()
+            .to_owned();
+        let b64 = line.rsplit(' ').next().unwrap();
+        let accepted = actor_signature(&actor.verifier(), text, b64).unwrap();
+        assert_eq!(
+            String::from_utf8(accepted.to_bytes()).unwrap(),
+            format!("{line}\n")
+        );
+        assert!(
+            actor_signature(&actor.verifier(), "example.org/log/entry/v1\n{ }\n", b64).is_err()
+        );
+        let other = LogKey::generate("publisher.example").unwrap();
+        assert!(actor_signature(&other.verifier(), text, b64).is_err());
+        let short = base64::engine::general_purpose::STANDARD.encode([0u8; 10]);
+        assert!(actor_signature(&actor.verifier(), text, &short).is_err());
+    }
 
     #[test]
     fn private_text_round_trips_and_keeps_the_key_id() {

@@ -35,7 +35,7 @@ pub use audit::{
 };
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{EntryBody, EntryKind, EntryNote, ENTRY_FORMAT_SUFFIX, MAX_ENTRY_BYTES};
-pub use keys::{LogKey, LogVerifier};
+pub use keys::{actor_signature, LogKey, LogVerifier};
 pub use receipt::{verify_receipt, InclusionProof, Receipt, Rfc9162Hasher, VerifiedReceipt};
 pub use tiles::{entry_bundle, TileRequest, TILE_HEIGHT, TILE_WIDTH};
 pub use tlog_tiles::{Hash, HashReader, EMPTY_HASH as EMPTY_ROOT, HASH_SIZE};

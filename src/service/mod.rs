@@ -30,14 +30,20 @@ use crate::licenses::{
 use crate::metrics::Metrics;
 use crate::store::{Account, NewAccount, Store, StoreError};
 
+mod attributions;
 mod read_cache;
 mod registry;
 mod sequencer;
+mod signing;
 mod works;
 
+pub use attributions::{
+    AttributionRecorded, AttributionRequest, AttributionView, Disclosure, Media,
+};
 pub use read_cache::ReadCache;
 pub use registry::{RegistrationConflict, Registry};
 use sequencer::{AppendJob, Record, Refused, Sequencer};
+pub use signing::{Prepared, Signing, Written, SIGNED_REQUEST_WINDOW};
 pub use works::{CheckAnswer, WorkEvent, WorkRecorded, WorkView};
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +75,31 @@ pub enum ServiceError {
     WorkConflict(RegistrationConflict),
     #[error("work {work_id} belongs to another account")]
     NotOwner { work_id: i64 },
+    #[error("{0}")]
+    Attribution(#[from] crate::attributions::AttributionError),
+    #[error("the licence does not allow this use")]
+    UseNotAllowed(Box<Verdict>),
+    #[error("the fingerprints were computed with {found:?}; this service computes {expected:?}")]
+    FingerprintVersion { found: String, expected: String },
+    #[error("only the publisher who recorded attribution {attribution_id} can revoke it")]
+    NotPublisher { attribution_id: i64 },
+    #[error("the publisher's personal data was erased; the commitment can no longer be opened")]
+    Erased,
+    #[error("this account has registered no public key; PUT /v1/accounts/me/key first")]
+    NoKeyRegistered,
+    #[error("the account's signature does not verify: {0}")]
+    BadActorSignature(String),
+    #[error("{0}")]
+    InvalidSigning(String),
+    #[error("the signed request was issued at {issued_at}, more than {window_seconds} s from now; prepare it again")]
+    StaleSignedRequest {
+        issued_at: String,
+        window_seconds: u64,
+    },
+    #[error("this signed request was already recorded; a signed request is logged once")]
+    Replayed,
+    #[error("{0}")]
+    InvalidKey(String),
     #[error("the sequencer has stopped")]
     SequencerStopped,
     #[error("background task failed: {0}")]
@@ -236,7 +267,8 @@ impl Service {
         )?)
     }
 
-    pub fn attribution(
+    /// The credit line for a work, in every markup.
+    pub fn compose_attribution(
         &self,
         credit: &WorkCredit,
         changes: Option<&str>,
@@ -289,6 +321,63 @@ impl Service {
             data,
         };
         let note = EntryNote::sign(&self.key, body, &[])?;
+        self.sequence(note, record, None).await
+    }
+
+    /// Like [`Self::append_with`] for a request by `account` that may be prepared for the
+    /// account's signature or carry it (see [`signing`]). `salt` is the commitment salt the
+    /// data was built with, answered to a prepared request.
+    async fn append_authored(
+        &self,
+        kind: EntryKind,
+        mut data: Value,
+        record: Record,
+        account: &Account,
+        signing: &Signing,
+        salt: Option<&[u8; 32]>,
+    ) -> Result<Written<Appended>, ServiceError> {
+        let authored = signing.authored(account)?;
+        if let (Some(actor), Value::Object(fields)) = (&authored.actor, &mut data) {
+            fields.insert(
+                "actor_key".into(),
+                Value::String(actor.as_text().to_owned()),
+            );
+        }
+        let body = EntryBody {
+            kind,
+            issued_at: authored.issued_at.unwrap_or_else(now_rfc3339),
+            data,
+        };
+        let text = EntryNote::text(self.key.name(), &body)?;
+        if *signing == Signing::Prepare {
+            return Ok(Written::Prepared(Prepared {
+                note: text,
+                issued_at: body.issued_at,
+                salt: salt.map(hex::encode),
+                key: authored
+                    .actor
+                    .map(|a| a.as_text().to_owned())
+                    .unwrap_or_default(),
+            }));
+        }
+        let (extra, digest) = match signing.check(authored.actor.as_ref(), &text)? {
+            Some((line, digest)) => (vec![line], Some(digest)),
+            None => (Vec::new(), None),
+        };
+        let note = EntryNote::sign(&self.key, body, &extra)?;
+        Ok(Written::Recorded(
+            self.sequence(note, record, digest).await?,
+        ))
+    }
+
+    /// Queues a signed entry and answers once its round has committed.
+    async fn sequence(
+        &self,
+        note: EntryNote,
+        record: Record,
+        signed_digest: Option<[u8; 32]>,
+    ) -> Result<Appended, ServiceError> {
+        let kind = note.body.kind;
         let entry_text = String::from_utf8(note.bytes.clone()).expect("signed notes are UTF-8");
         let (reply, answer) = oneshot::channel();
         self.sequencer
@@ -298,6 +387,7 @@ impl Service {
                     bytes: note.bytes,
                 },
                 record,
+                signed_digest,
                 reply,
             })
             .await
@@ -308,6 +398,8 @@ impl Service {
             .map_err(|refused| match refused {
                 Refused::Failed(reason) => ServiceError::Store(StoreError::Corrupt(reason)),
                 Refused::Conflict(conflict) => ServiceError::WorkConflict(conflict),
+                Refused::Replayed => ServiceError::Replayed,
+                Refused::Attribution(e) => ServiceError::Attribution(e),
             })?;
         let proof = InclusionProof {
             index: sequenced.index,
@@ -366,6 +458,35 @@ impl Service {
         role: Role,
     ) -> Result<(Account, String), ServiceError> {
         create_account(&self.store, name, role)
+    }
+
+    /// Registers (or with `None` removes) the Ed25519 verifier key the account signs entries
+    /// with, in the standard text form `name+keyid+base64(0x01 || key)`.
+    pub async fn set_account_key(
+        &self,
+        account: &Account,
+        token: &str,
+        verifier_key: Option<String>,
+    ) -> Result<Account, ServiceError> {
+        let verifier_key = match verifier_key {
+            Some(text) => Some(
+                LogVerifier::from_text(&text)
+                    .map_err(|e| ServiceError::InvalidKey(e.to_string()))?
+                    .as_text()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let id = account.id;
+        let stored = verifier_key.clone();
+        self.blocking(move |store| Ok(store.set_public_key(id, stored.as_deref())?))
+            .await?;
+        // The cached account still has the old key; the next request must see the new one.
+        self.tokens.remove(&token_hash(token));
+        Ok(Account {
+            public_key: verifier_key,
+            ..account.clone()
+        })
     }
 
     /// The latest signed checkpoint.

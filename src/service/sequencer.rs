@@ -15,12 +15,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::registry::{conflict_in, RegistrationConflict, Registry};
 use super::ReadCache;
+use crate::attributions::{AttributionChange, AttributionError, AttributionState};
 use crate::fingerprint::{Fingerprints, MatchIndex};
 use crate::ledger::{
     self, Hash, HashReader, LedgerError, LockedLog, LogAppend, LogKey, PendingEntry, TreeHead,
 };
 use crate::metrics::Metrics;
-use crate::store::{LockedDbLog, Store, StoredWork};
+use crate::store::{LockedDbLog, Store, StoredAttribution, StoredWork};
 use crate::works::WorkChange;
 
 /// What else a round writes along with an entry.
@@ -31,6 +32,13 @@ pub(super) enum Record {
     Change {
         work_id: i64,
         change: WorkChange,
+    },
+    /// Records the attribution whose id will be the entry's index.
+    Attribution(Box<StoredAttribution>),
+    AttributionChange {
+        attribution_id: i64,
+        change: AttributionChange,
+        reason: Option<String>,
     },
 }
 
@@ -43,6 +51,8 @@ pub(super) struct NewWork {
 pub(super) struct AppendJob {
     pub entry: PendingEntry,
     pub record: Record,
+    /// SHA-256 of the note text an account signed: logged once, refused when replayed.
+    pub signed_digest: Option<[u8; 32]>,
     pub reply: oneshot::Sender<Result<Sequenced, Refused>>,
 }
 
@@ -59,6 +69,18 @@ pub(super) enum Refused {
     /// The round failed; nothing of it was committed.
     Failed(String),
     Conflict(RegistrationConflict),
+    /// The account's signed note was logged before.
+    Replayed,
+    /// The attribution's state no longer allows the change.
+    Attribution(AttributionError),
+}
+
+/// Why admission turned a job away; the rest of the round goes on without it.
+#[derive(Debug, Clone)]
+enum Refusal {
+    Conflict(RegistrationConflict),
+    Replayed,
+    Attribution(AttributionError),
 }
 
 pub(super) struct Sequencer {
@@ -72,7 +94,7 @@ pub(super) struct Sequencer {
 
 /// What a committed round did with each job, in job order.
 struct RoundOutcome {
-    refusals: Vec<Option<RegistrationConflict>>,
+    refusals: Vec<Option<Refusal>>,
     sequenced: Option<ledger::SequencedRound>,
     /// The stored hashes the round wrote.
     new_hashes: Vec<(u64, Hash)>,
@@ -117,7 +139,7 @@ pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJo
         let started = Instant::now();
         let (replies, work): (Vec<_>, Vec<_>) = jobs
             .into_iter()
-            .map(|job| (job.reply, (job.entry, job.record)))
+            .map(|job| (job.reply, (job.entry, job.record, job.signed_digest)))
             .unzip();
         let round = sequencer.clone();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -144,17 +166,14 @@ pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJo
 
 impl Sequencer {
     /// Runs inside the locked transaction.
-    fn round(
-        &self,
-        log: &mut LockedDbLog<'_>,
-        work: &[(PendingEntry, Record)],
-    ) -> Result<RoundOutcome, LedgerError> {
-        let refusals = self.admit(log, work)?;
+    fn round(&self, log: &mut LockedDbLog<'_>, work: &[Job]) -> Result<RoundOutcome, LedgerError> {
+        let mut refusals = self.admit_registrations(log, work)?;
+        admit_others(log, work, &mut refusals).map_err(|e| LedgerError::Storage(e.to_string()))?;
         let admitted: Vec<PendingEntry> = work
             .iter()
             .zip(&refusals)
             .filter(|(_, refused)| refused.is_none())
-            .map(|((entry, _), _)| entry.clone())
+            .map(|((entry, _, _), _)| entry.clone())
             .collect();
         if admitted.is_empty() {
             return Ok(RoundOutcome {
@@ -174,9 +193,13 @@ impl Sequencer {
             .iter()
             .zip(&refusals)
             .filter(|(_, refused)| refused.is_none())
-            .map(|((entry, record), _)| (entry, record));
-        for (offset, (entry, record)) in admitted_records.enumerate() {
+            .map(|((entry, record, digest), _)| (entry, record, digest));
+        for (offset, (entry, record, digest)) in admitted_records.enumerate() {
             let index = (round.first_index + offset as u64) as i64;
+            if let Some(digest) = digest {
+                log.insert_signed_request(digest, index)
+                    .map_err(|e| LedgerError::Storage(e.to_string()))?;
+            }
             let written = match record {
                 Record::Nothing => Ok(()),
                 Record::Work(new) => log.insert_work(&StoredWork {
@@ -185,6 +208,28 @@ impl Sequencer {
                 }),
                 Record::Change { work_id, change } => {
                     log.change_work(*work_id, change, index, entry.kind.as_str())
+                }
+                Record::Attribution(row) => log.insert_attribution(&StoredAttribution {
+                    attribution_id: index,
+                    updated_by_entry: index,
+                    ..(**row).clone()
+                }),
+                Record::AttributionChange {
+                    attribution_id,
+                    change,
+                    reason,
+                } => {
+                    let state = match change {
+                        AttributionChange::Revoke => AttributionState::Revoked,
+                        AttributionChange::Dispute => AttributionState::Disputed,
+                    };
+                    log.change_attribution(
+                        *attribution_id,
+                        state.as_str(),
+                        index,
+                        entry.kind.as_str(),
+                        reason.as_deref(),
+                    )
                 }
             };
             written.map_err(|e| LedgerError::Storage(e.to_string()))?;
@@ -198,13 +243,13 @@ impl Sequencer {
 
     /// Checks each registration against every work committed so far (reading those other
     /// nodes committed first) and against the registrations earlier in this round.
-    fn admit(
+    fn admit_registrations(
         &self,
         log: &mut LockedDbLog<'_>,
-        work: &[(PendingEntry, Record)],
-    ) -> Result<Vec<Option<RegistrationConflict>>, LedgerError> {
+        work: &[Job],
+    ) -> Result<Vec<Option<Refusal>>, LedgerError> {
         let mut refusals = vec![None; work.len()];
-        if !work.iter().any(|(_, r)| matches!(r, Record::Work(_))) {
+        if !work.iter().any(|(_, r, _)| matches!(r, Record::Work(_))) {
             return Ok(refusals);
         }
         let unseen = log
@@ -214,7 +259,7 @@ impl Sequencer {
         // Registrations admitted earlier in this round, under their position in the round.
         let mut this_round = MatchIndex::new();
         let mut owners = HashMap::new();
-        for (position, (_, record)) in work.iter().enumerate() {
+        for (position, (_, record, _)) in work.iter().enumerate() {
             let Record::Work(new) = record else { continue };
             let owner = new.row.owner_id;
             let verdict = self
@@ -228,7 +273,7 @@ impl Sequencer {
                     this_round.insert(placeholder, &new.fingerprints);
                     owners.insert(placeholder, owner);
                 }
-                Err(conflict) => refusals[position] = Some(conflict),
+                Err(conflict) => refusals[position] = Some(Refusal::Conflict(conflict)),
             }
         }
         Ok(refusals)
@@ -237,7 +282,7 @@ impl Sequencer {
     fn answer(
         &self,
         outcome: RoundOutcome,
-        work: Vec<(PendingEntry, Record)>,
+        work: Vec<Job>,
         replies: Vec<oneshot::Sender<Result<Sequenced, Refused>>>,
         started: Instant,
     ) {
@@ -279,12 +324,18 @@ impl Sequencer {
                 })
             })
             .collect();
-        for ((((_, record), reply), refusal), index) in
+        for ((((_, record, _), reply), refusal), index) in
             work.into_iter().zip(replies).zip(refusals).zip(&indexes)
         {
-            if let Some(conflict) = refusal {
-                let conflict = with_real_id(conflict, &indexes);
-                let _ = reply.send(Err(Refused::Conflict(conflict)));
+            if let Some(refusal) = refusal {
+                let refused = match refusal {
+                    Refusal::Conflict(conflict) => {
+                        Refused::Conflict(with_real_id(conflict, &indexes))
+                    }
+                    Refusal::Replayed => Refused::Replayed,
+                    Refusal::Attribution(e) => Refused::Attribution(e),
+                };
+                let _ = reply.send(Err(refused));
                 continue;
             }
             let index = index.expect("an admitted job has an index");
@@ -303,6 +354,60 @@ impl Sequencer {
             }));
         }
     }
+}
+
+/// One queued append: the entry, what to write with it, and its signed-request digest.
+type Job = (PendingEntry, Record, Option<[u8; 32]>);
+
+/// Admits what depends on rows other rounds may have written: signed requests must not have
+/// been logged before, and an attribution's state must still allow the change. Both are read
+/// under the lock on the log's head, and earlier jobs of the same round count too.
+fn admit_others(
+    log: &mut LockedDbLog<'_>,
+    work: &[Job],
+    refusals: &mut [Option<Refusal>],
+) -> Result<(), crate::store::StoreError> {
+    let mut digests = std::collections::HashSet::new();
+    let mut states: HashMap<i64, AttributionState> = HashMap::new();
+    for (position, (_, record, digest)) in work.iter().enumerate() {
+        if refusals[position].is_some() {
+            continue;
+        }
+        if let Some(digest) = digest {
+            if !digests.insert(*digest) || log.signed_request_seen(digest)? {
+                refusals[position] = Some(Refusal::Replayed);
+                continue;
+            }
+        }
+        let Record::AttributionChange {
+            attribution_id,
+            change,
+            ..
+        } = record
+        else {
+            continue;
+        };
+        let current = match states.get(attribution_id) {
+            Some(state) => Some(*state),
+            None => log
+                .attribution(*attribution_id)?
+                .and_then(|row| AttributionState::parse(&row.state)),
+        };
+        // The service found the attribution before queueing the change; rows are never deleted.
+        let current = current.unwrap_or(AttributionState::Active);
+        match change.apply(*attribution_id, current) {
+            Ok(next) => {
+                states.insert(*attribution_id, next);
+            }
+            Err(e) => {
+                if let Some(digest) = digest {
+                    digests.remove(digest);
+                }
+                refusals[position] = Some(Refusal::Attribution(e));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A conflict with a registration earlier in the same round names that job's placeholder id

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::registry::{Registry, POLL_INTERVAL};
 use super::sequencer::{NewWork, Record};
-use super::{require_role, Appended, Service, ServiceError};
+use super::{require_role, Appended, Service, ServiceError, Signing, Written};
 use crate::accounts::Role;
 use crate::fingerprint::{self, Fingerprints, MatchOutcome};
 use crate::ledger::EntryKind;
@@ -144,7 +144,8 @@ impl Service {
         account: &Account,
         metadata: WorkMetadata,
         image: Vec<u8>,
-    ) -> Result<WorkRecorded, ServiceError> {
+        signing: Signing,
+    ) -> Result<Written<WorkRecorded>, ServiceError> {
         require_role(account, Role::RightsHolder)?;
         let metadata = self.checked_metadata(metadata)?;
         let fingerprints = self.fingerprint(image).await?;
@@ -152,7 +153,7 @@ impl Service {
         self.registry
             .admit(&fingerprints, account.id)
             .map_err(ServiceError::WorkConflict)?;
-        let salt = works::new_salt();
+        let salt = signing.salt()?;
         let commitment = works::owner_commitment(&salt, &account.name);
         let data = works::registered_entry(
             &metadata,
@@ -176,15 +177,26 @@ impl Service {
             row: row.clone(),
             fingerprints,
         }));
-        let appended = self
-            .append_with(EntryKind::WorkRegistered, data, record)
-            .await?;
+        let appended = match self
+            .append_authored(
+                EntryKind::WorkRegistered,
+                data,
+                record,
+                account,
+                &signing,
+                Some(&salt),
+            )
+            .await?
+        {
+            Written::Prepared(prepared) => return Ok(Written::Prepared(prepared)),
+            Written::Recorded(appended) => appended,
+        };
         let work = WorkView::from(&StoredWork {
             work_id: appended.index as i64,
             updated_by_entry: appended.index as i64,
             ..row
         });
-        Ok(WorkRecorded { work, appended })
+        Ok(Written::Recorded(WorkRecorded { work, appended }))
     }
 
     /// Records a new licence or new AI preferences for one of `account`'s works.
@@ -193,7 +205,8 @@ impl Service {
         account: &Account,
         work_id: i64,
         change: WorkChange,
-    ) -> Result<WorkRecorded, ServiceError> {
+        signing: Signing,
+    ) -> Result<Written<WorkRecorded>, ServiceError> {
         require_role(account, Role::RightsHolder)?;
         let change = match change {
             WorkChange::License { license_id } => {
@@ -227,17 +240,22 @@ impl Service {
             );
             (kind, data)
         };
-        let appended = self
-            .append_with(kind, data, Record::Change { work_id, change })
-            .await?;
+        let record = Record::Change { work_id, change };
+        let appended = match self
+            .append_authored(kind, data, record, account, &signing, None)
+            .await?
+        {
+            Written::Prepared(prepared) => return Ok(Written::Prepared(prepared)),
+            Written::Recorded(appended) => appended,
+        };
         let updated = self.work(work_id).await?;
-        Ok(WorkRecorded {
+        Ok(Written::Recorded(WorkRecorded {
             work: updated.0,
             appended,
-        })
+        }))
     }
 
-    async fn owned_work(
+    pub(super) async fn owned_work(
         &self,
         account: &Account,
         work_id: i64,

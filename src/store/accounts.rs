@@ -95,3 +95,13 @@ impl Store {
         Ok(changed > 0)
     }
 }
+
+impl Store {
+    /// Sets or clears the verifier key an account signs entries with.
+    pub fn set_public_key(&self, account_id: i64, key: Option<&str>) -> Result<(), StoreError> {
+        diesel::update(accounts::table.find(account_id))
+            .set(accounts::public_key.eq(key))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+}

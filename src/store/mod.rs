@@ -6,11 +6,13 @@
 //! backends (row locks) is an explicit `match` on [`DbConnection`] here and nowhere else.
 
 mod accounts;
+mod attributions;
 mod log;
 mod schema;
 mod works;
 
 pub use accounts::{Account, NewAccount};
+pub use attributions::{AttributionEventRow, AttributionFilter, StoredAttribution};
 pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
 pub use works::{IndexedWork, StoredWork, WorkFilter};
 

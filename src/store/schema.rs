@@ -80,6 +80,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attributions (attribution_id) {
+        attribution_id -> BigInt,
+        work_id -> BigInt,
+        publisher_id -> BigInt,
+        publisher_salt -> Nullable<Binary>,
+        media_sha256 -> Binary,
+        media_fingerprints -> Text,
+        published_url -> Nullable<Text>,
+        state -> Text,
+        details -> Text,
+        recorded_at -> BigInt,
+        updated_by_entry -> BigInt,
+    }
+}
+
+diesel::table! {
+    attribution_events (entry_index) {
+        entry_index -> BigInt,
+        attribution_id -> BigInt,
+        kind -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    signed_requests (note_sha256) {
+        note_sha256 -> Binary,
+        entry_index -> BigInt,
+    }
+}
+
 diesel::joinable!(works -> accounts (owner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -91,4 +123,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     works,
     work_events,
+    attributions,
+    attribution_events,
+    signed_requests,
 );

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, run against SQLite, and against PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod attributions_api;
 mod audit;
 mod cli;
 mod contract;

@@ -1,0 +1,3 @@
+DROP TABLE signed_requests;
+DROP TABLE attribution_events;
+DROP TABLE attributions;
