@@ -72,7 +72,7 @@ for index in range((size + 255) // 256):
 PY
 mkdir -p "$work/bundles" "$work/hashes"
 t0=$(now)
-curl -sf --parallel --parallel-max 4 --create-dirs -K "$work/curl.cfg"
+curl -sf --no-progress-meter --parallel --parallel-max 4 --create-dirs -K "$work/curl.cfg"
 t1=$(now)
 got=$(ls "$work/bundles" | wc -l)
 download=$(rate "$SIZE" "$t0" "$t1")
