@@ -38,10 +38,16 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
                 web::QueryConfig::default()
                     .error_handler(|e, _| error::extractor_error("invalid_query", e)),
             )
-            .app_data(
-                web::PathConfig::default()
-                    .error_handler(|e, _| error::extractor_error("invalid_path", e)),
-            )
+            .app_data(web::PathConfig::default().error_handler(|e, req| {
+                // `GET /v1/attributions/lookup` reaches `GET /v1/attributions/{id}`; the
+                // path is documented, for POST only.
+                match method_not_allowed(req) {
+                    Some(response) => {
+                        actix_web::error::InternalError::from_response(e, response).into()
+                    }
+                    None => error::extractor_error("invalid_path", e),
+                }
+            }))
             .app_data(
                 web::JsonConfig::default()
                     .limit(JSON_LIMIT)
@@ -61,12 +67,80 @@ pub fn configure(service: Arc<Service>) -> impl FnOnce(&mut web::ServiceConfig) 
     }
 }
 
-async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such endpoint: {} {}", req.method(), req.path()),
-    ))
+/// The methods the OpenAPI document lists for each path template, for answering 405.
+static DOCUMENTED_METHODS: std::sync::LazyLock<Vec<(Vec<String>, Vec<String>)>> =
+    std::sync::LazyLock::new(|| {
+        let document: serde_json::Value =
+            serde_json::from_str(OPENAPI_JSON).expect("the committed OpenAPI document is JSON");
+        let paths = document["paths"].as_object().cloned().unwrap_or_default();
+        paths
+            .into_iter()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods = item
+                    .as_object()
+                    .map(|ops| ops.keys().map(|m| m.to_uppercase()).collect())
+                    .unwrap_or_default();
+                (segments, methods)
+            })
+            .collect()
+    });
+
+/// The documented methods of the path template `path` matches, if any; a template without
+/// parameters wins over one with (`/v1/attributions/lookup` over `/v1/attributions/{id}`).
+fn documented_methods(path: &str) -> Option<&'static [String]> {
+    let segments: Vec<&str> = path.split('/').collect();
+    let matching = |literal_only: bool| {
+        DOCUMENTED_METHODS.iter().find_map(|(template, methods)| {
+            let matches = template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    let parameter = t.starts_with('{') && t.ends_with('}');
+                    (parameter && !literal_only && !s.is_empty()) || t == s
+                });
+            matches.then_some(methods.as_slice())
+        })
+    };
+    matching(true).or_else(|| matching(false))
+}
+
+/// 405 with an `Allow` header, when `req`'s path is documented for other methods only.
+fn method_not_allowed(req: &HttpRequest) -> Option<actix_web::HttpResponse> {
+    use actix_web::ResponseError;
+    let methods = documented_methods(req.path())?;
+    if methods.iter().any(|m| m == req.method().as_str()) {
+        return None;
+    }
+    let allow = methods.join(", ");
+    let mut response = ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} does not answer {}; it answers {allow}",
+            req.path(),
+            req.method()
+        ),
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    Some(response)
+}
+
+/// A documented path with an undocumented method is 405 with the methods it has; anything
+/// else is 404.
+async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    method_not_allowed(&req).unwrap_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such endpoint: {} {}", req.method(), req.path()),
+        )
+        .error_response()
+    })
 }
 
 async fn record_metrics(

@@ -167,6 +167,11 @@ pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJo
 impl Sequencer {
     /// Runs inside the locked transaction.
     fn round(&self, log: &mut LockedDbLog<'_>, work: &[Job]) -> Result<RoundOutcome, LedgerError> {
+        // Take the lock on the log's head before admission reads anything: reads made before
+        // it could miss what another node committed while this one waited for the lock (and
+        // on SQLite, a transaction that read first cannot take the write lock at all once
+        // another connection has committed).
+        LockedLog::head(log)?;
         let mut refusals = self.admit_registrations(log, work)?;
         admit_others(log, work, &mut refusals).map_err(|e| LedgerError::Storage(e.to_string()))?;
         let admitted: Vec<PendingEntry> = work

@@ -246,8 +246,12 @@ impl<'c> LogRows<'c> {
     }
 
     pub fn entry(&mut self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        // No log grows past i64::MAX entries; a larger index names no entry.
+        let Ok(index) = i64::try_from(index) else {
+            return Ok(None);
+        };
         Ok(log_entries::table
-            .find(to_i64(index)?)
+            .find(index)
             .select(log_entries::data)
             .first(self.conn)
             .optional()?)

@@ -572,6 +572,37 @@ async fn a_signed_request_puts_the_accounts_signature_on_the_entry_once() {
     );
     let actor = verified.entry.check_actor_signature().unwrap().unwrap();
     assert_eq!(actor.as_text(), key.verifier().as_text());
+    // Any changed byte of the receipt, the actor's signature included, fails verification.
+    let receipt = receipt_of(&reply.json());
+    let check = |r: &Receipt| {
+        verify_receipt(r, &app.verifier())
+            .map_err(|e| e.to_string())
+            .and_then(|v| v.entry.check_actor_signature().map_err(|e| e.to_string()))
+    };
+    for field in 0..2 {
+        let text = if field == 0 {
+            &receipt.entry
+        } else {
+            &receipt.proof
+        };
+        for i in 0..text.len() {
+            let mut bytes = text.clone().into_bytes();
+            bytes[i] ^= 0x01;
+            let Ok(changed) = String::from_utf8(bytes) else {
+                continue;
+            };
+            let mut tampered = receipt.clone();
+            if field == 0 {
+                tampered.entry = changed;
+            } else {
+                tampered.proof = changed;
+            }
+            assert!(
+                check(&tampered).is_err(),
+                "byte {i} of field {field} changed unnoticed"
+            );
+        }
+    }
 
     // The same signed request again is a replay.
     let size = app.log_size().await;
@@ -705,4 +736,30 @@ async fn an_operator_can_open_a_commitment_until_the_publisher_is_erased() {
     assert_eq!(reissued.entry, receipt.entry);
     verify_receipt(&reissued, &app.verifier()).unwrap();
     assert_eq!(app.get(&format!("/v1/attributions/{id}")).await.status, 200);
+}
+
+#[actix_web::test]
+async fn two_nodes_revoking_at_once_log_one_revocation() {
+    let scene = Scene::new().await;
+    let reply = scene.record(USE, Some(&fixture("chelsea.png"))).await;
+    let id = reply.json()["attribution"]["id"].as_i64().unwrap();
+    let other_node = scene.app.second_node().await;
+    let uri = format!("/v1/attributions/{id}/revoke");
+    let request = || {
+        test::TestRequest::post()
+            .uri(&uri)
+            .insert_header(("Authorization", format!("Bearer {}", scene.publisher)))
+            .set_json(serde_json::json!({}))
+    };
+    let (a, b) = tokio::join!(scene.app.call(request()), other_node.call(request()));
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text(), b.text());
+    // The history is read from the database, which both nodes write: one revocation.
+    let view = scene
+        .app
+        .get(&format!("/v1/attributions/{id}"))
+        .await
+        .json();
+    assert_eq!(view["history"].as_array().unwrap().len(), 2);
 }

@@ -215,3 +215,45 @@ fn the_pure_modules_never_import_http_sql_or_the_runtime() {
         }
     }
 }
+
+#[actix_web::test]
+async fn verify_with_media_accepts_the_recorded_file_and_names_any_other() {
+    let scene = crate::attributions_api::Scene::new().await;
+    let copy = crate::works_api::resized_jpeg_copy("chelsea.png");
+    let reply = scene
+        .record(crate::attributions_api::USE, Some(&copy))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text());
+    let dir = tempfile::tempdir().unwrap();
+    let receipt = dir.path().join("receipt.json");
+    std::fs::write(&receipt, reply.json()["receipt"].to_string()).unwrap();
+    let key = dir.path().join("log.pub");
+    std::fs::write(&key, scene.app.verifier().as_text()).unwrap();
+    let media = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        run(&[
+            "verify",
+            receipt.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--media",
+            path.to_str().unwrap(),
+        ])
+    };
+
+    let same = media("copy.jpg", &copy);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(String::from_utf8_lossy(&same.stdout).contains("is the media the entry recorded"));
+    // The original is the same picture but not the recorded file.
+    let original = media("original.png", &crate::works_api::fixture("chelsea.png"));
+    assert_eq!(original.status.code(), Some(1), "{}", stderr(&original));
+    assert!(
+        stderr(&original).contains("SHA-256"),
+        "{}",
+        stderr(&original)
+    );
+    // A file that is no image at all cannot be compared: unusable input.
+    let garbage = media("notes.txt", b"not an image");
+    assert_eq!(garbage.status.code(), Some(2), "{}", stderr(&garbage));
+}

@@ -32,3 +32,51 @@ async fn every_documented_get_path_is_routed() {
         );
     }
 }
+
+#[actix_web::test]
+async fn every_documented_operation_is_routed_and_other_methods_get_405() {
+    let app = TestApp::new().await;
+    let committed: serde_json::Value =
+        serde_json::from_str(include_str!("../../contracts/openapi.json")).unwrap();
+    for (path, ops) in committed["paths"].as_object().unwrap() {
+        let concrete: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "0" } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ops.as_object().unwrap().keys() {
+            let method =
+                actix_web::http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let reply = app
+                .call(
+                    actix_web::test::TestRequest::default()
+                        .method(method.clone())
+                        .uri(&concrete),
+                )
+                .await;
+            assert_ne!(
+                reply.status, 405,
+                "{method} {path} is documented but not routed"
+            );
+            if reply.status == 404 {
+                let message = reply.json()["message"].as_str().unwrap().to_owned();
+                assert!(
+                    !message.starts_with("no such endpoint"),
+                    "{method} {path} is documented but not routed"
+                );
+            }
+        }
+    }
+    let reply = app
+        .call(
+            actix_web::test::TestRequest::default()
+                .method(actix_web::http::Method::PATCH)
+                .uri("/v1/works/3"),
+        )
+        .await;
+    reply.assert_error(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), "GET");
+    app.get("/v1/nothing-here")
+        .await
+        .assert_error(404, "not_found");
+}
