@@ -333,6 +333,12 @@ pub struct CheckedEntry {
 }
 
 /// Checks entries and bundles. Shared by reference between threads: it holds no state of a run.
+///
+/// The schema is `contracts/entry.schema.json` itself, through the `jsonschema` crate (default
+/// features off: no network or file resolution), rather than typed structs: a new entry kind
+/// then needs a schema change and no auditor code. Measured with `bench/audit.sh` at 10^6
+/// entries, the whole audit runs at 1.03 times the speed of the Ed25519 checks alone, so the
+/// schema, the JSON work and the hashing together cost a few percent at most.
 pub struct EntryChecker {
     verifier: LogVerifier,
     schema: jsonschema::Validator,
