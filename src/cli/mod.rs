@@ -1,10 +1,11 @@
-//! The command line: `serve`, `keygen`, `migrate`, `verify`, `accounts`, `fingerprint`,
-//! `check`, `works import`.
+//! The command line: `serve`, `keygen`, `migrate`, `verify`, `audit`, `accounts`,
+//! `fingerprint`, `check`, `works import`.
 //!
 //! Commands use `anyhow` with context for messages a person can act on, and distinct exit
 //! codes: 0 ok, 1 a verification failed, 2 a usage or input error.
 
 mod accounts;
+mod audit;
 mod check;
 mod import;
 mod keyfile;
@@ -41,6 +42,9 @@ enum Command {
     Migrate(ConfigArgs),
     /// Verify a receipt offline: entry signature, audit path and checkpoint signature.
     Verify(verify::VerifyArgs),
+    /// Audit a log through its tile API: every entry's signatures and schema, every hash, the
+    /// root, and consistency with the last audit's checkpoint.
+    Audit(audit::AuditArgs),
     /// Manage accounts and their bearer tokens.
     #[command(subcommand)]
     Accounts(accounts::AccountsCommand),
@@ -131,6 +135,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Ok(())
         }),
         Command::Verify(args) => verify::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Accounts(command) => accounts::run(command),
         Command::Fingerprint(args) => check::fingerprint(args),
         Command::Check(args) => check::check(args),

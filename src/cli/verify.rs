@@ -23,14 +23,18 @@ pub struct VerifyArgs {
     media: Option<PathBuf>,
 }
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
-    let key_text = if std::path::Path::new(&args.key).is_file() {
-        std::fs::read_to_string(&args.key)
-            .with_context(|| format!("reading verifier key file {}", args.key))?
+/// A verifier key given on the command line: the key text, or the path of a file holding it.
+pub(super) fn read_verifier_key(arg: &str) -> anyhow::Result<LogVerifier> {
+    let key_text = if std::path::Path::new(arg).is_file() {
+        std::fs::read_to_string(arg).with_context(|| format!("reading verifier key file {arg}"))?
     } else {
-        args.key.clone()
+        arg.to_owned()
     };
-    let verifier = LogVerifier::from_text(&key_text).context("the verifier key is unusable")?;
+    LogVerifier::from_text(&key_text).context("the verifier key is unusable")
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    let verifier = read_verifier_key(&args.key)?;
     let text = std::fs::read_to_string(&args.receipt)
         .with_context(|| format!("reading receipt {}", args.receipt.display()))?;
     let receipt: Receipt = serde_json::from_str(&text)

@@ -18,6 +18,7 @@
 //! SQL.
 
 mod append;
+mod audit;
 mod checkpoint;
 mod entry;
 mod keys;
@@ -28,6 +29,10 @@ mod tiles;
 mod tree;
 
 pub use append::{sequence_round, LockedLog, LogAppend, PendingEntry, SequencedRound, TreeHead};
+pub use audit::{
+    bundles_between, AuditError, AuditReport, AuditRun, AuditState, CheckedEntry, EntryChecker,
+    Frontier, ENTRY_SCHEMA, STATE_FORMAT,
+};
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{EntryBody, EntryKind, EntryNote, ENTRY_FORMAT_SUFFIX, MAX_ENTRY_BYTES};
 pub use keys::{actor_signature, LogKey, LogVerifier};

@@ -86,6 +86,35 @@ impl TileRequest {
             .is_some_and(|end| end <= nodes_at_level)
     }
 
+    /// The path below the log prefix in the C2SP encoding, such as `tile/0/x001/234.p/5`:
+    /// the inverse of [`TileRequest::parse`].
+    pub fn path(&self) -> String {
+        let (level, index) = match *self {
+            TileRequest::Hashes { level, index, .. } => (level.to_string(), index),
+            TileRequest::Entries { index, .. } => ("entries".to_owned(), index),
+        };
+        // Groups of three digits, every group but the last prefixed with `x`.
+        let digits = format!("{index:03}");
+        let digits = format!("{}{digits}", "0".repeat((3 - digits.len() % 3) % 3));
+        let groups: Vec<&str> = (0..digits.len() / 3)
+            .map(|g| &digits[g * 3..g * 3 + 3])
+            .collect();
+        let mut path = format!("tile/{level}/");
+        for (g, group) in groups.iter().enumerate() {
+            if g + 1 < groups.len() {
+                path.push('x');
+            }
+            path.push_str(group);
+            if g + 1 < groups.len() {
+                path.push('/');
+            }
+        }
+        if !self.is_full() {
+            path.push_str(&format!(".p/{}", self.width()));
+        }
+        path
+    }
+
     /// The range of entry indexes an entry bundle holds.
     pub fn entry_range(&self) -> Option<std::ops::Range<u64>> {
         match *self {
@@ -169,6 +198,27 @@ mod tests {
         ] {
             assert!(TileRequest::parse(bad).is_err(), "{bad} parsed");
         }
+    }
+
+    #[test]
+    fn paths_are_written_in_the_encoding_they_are_parsed_from() {
+        for path in [
+            "tile/0/000",
+            "tile/0/067",
+            "tile/0/x001/000",
+            "tile/0/x001/x234/067",
+            "tile/3/x999/999.p/255",
+            "tile/entries/000.p/1",
+            "tile/entries/x001/000",
+            "tile/entries/x018/x446/x744/x073/x709/x551/615",
+        ] {
+            assert_eq!(TileRequest::parse(path).unwrap().path(), path);
+        }
+        let last = TileRequest::Entries {
+            index: u64::MAX,
+            width: 256,
+        };
+        assert_eq!(TileRequest::parse(&last.path()).unwrap(), last);
     }
 
     #[test]

@@ -139,8 +139,13 @@ impl<'a, R: HashReader> BatchAppender<'a, R> {
 
     /// Appends one entry; answers its index.
     pub fn append(&mut self, entry: &[u8]) -> Result<u64, LedgerError> {
+        self.append_leaf(leaf_hash(entry))
+    }
+
+    /// Appends one entry by its leaf hash, for callers that hashed the entry already (the
+    /// auditor hashes entries on several threads); answers its index.
+    pub fn append_leaf(&mut self, leaf: Hash) -> Result<u64, LedgerError> {
         let index = self.size;
-        let leaf = leaf_hash(entry);
         let hashes = tlog_tiles::stored_hashes_for_record_hash(index, leaf, &*self)?;
         let first = tlog_tiles::stored_hash_index(0, index);
         let mut known = self.known.borrow_mut();

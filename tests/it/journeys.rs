@@ -25,7 +25,6 @@ const JOURNEY: &[&str] = &[
     "pub-evaluate",
     "pub-record",
     "pub-verify",
-    "audit-key",
     "audit-first",
     "rh-attributions",
     "rh-lookup",
@@ -165,7 +164,7 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
     let (code, _, stderr) = shell.run(&format!("{audit} --state fresh-state.json"));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("entry 2"), "the audit names the altered entry: {stderr}");
-    let (code, _, stderr) = shell.run(&format!("{audit} --state audit-state.json --full"));
+    let (code, _, stderr) = shell.run(&format!("{audit} --state audit.json --full"));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("entry 2"), "{stderr}");
 }

@@ -2,9 +2,11 @@
 //! `TEST_DATABASE_URL` is set.
 
 mod attributions_api;
+mod audit;
 mod cli;
 mod contract;
 mod import;
+mod journeys;
 mod licenses_api;
 mod log_api;
 mod process;
