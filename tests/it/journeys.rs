@@ -48,7 +48,11 @@ fn guide_steps() -> HashMap<String, String> {
             else {
                 continue;
             };
-            assert_eq!(lines.next().map(str::trim), Some("```sh"), "{guide}: {name}");
+            assert_eq!(
+                lines.next().map(str::trim),
+                Some("```sh"),
+                "{guide}: {name}"
+            );
             let block: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
             let previous = steps.insert(name.trim().to_owned(), block.join("\n"));
             assert!(previous.is_none(), "step {name} appears twice");
@@ -63,7 +67,11 @@ fn account(database_url: &str, name: &str, role: &str) -> String {
         .args(["--name", name, "--role", role])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -131,7 +139,11 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
     };
 
     // What each user saw.
-    assert!(output("pub-check").contains("\"decision\": \"match\""), "{}", output("pub-check"));
+    assert!(
+        output("pub-check").contains("\"decision\": \"match\""),
+        "{}",
+        output("pub-check")
+    );
     assert!(output("pub-evaluate").contains("\"allowed\": true"));
     assert!(
         output("pub-record").contains("\"Harbour at dawn\" by A. Photographer"),
@@ -139,18 +151,34 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
         output("pub-record")
     );
     let verified = output("pub-verify");
-    assert!(verified.contains("OK: entry 1 (attribution_recorded)"), "{verified}");
-    assert!(verified.contains("copy.jpg is the media the entry recorded"), "{verified}");
+    assert!(
+        verified.contains("OK: entry 1 (attribution_recorded)"),
+        "{verified}"
+    );
+    assert!(
+        verified.contains("copy.jpg is the media the entry recorded"),
+        "{verified}"
+    );
     assert!(output("rh-attributions").contains("\"state\": \"active\""));
-    assert!(output("rh-lookup").contains("\"id\": 1"), "{}", output("rh-lookup"));
+    assert!(
+        output("rh-lookup").contains("\"id\": 1"),
+        "{}",
+        output("rh-lookup")
+    );
     assert!(output("rh-dispute").contains("\"state\": \"disputed\""));
     assert!(output("pub-revoke").contains("\"state\": \"revoked\""));
     // The first audit read the whole log; the second only what was new since.
     let first = output("audit-first");
-    assert!(first.contains("audited up to tree size 2 (previously 0)"), "{first}");
+    assert!(
+        first.contains("audited up to tree size 2 (previously 0)"),
+        "{first}"
+    );
     assert!(first.contains("entries checked in this run: 2"), "{first}");
     let again = output("audit-again");
-    assert!(again.contains("audited up to tree size 4 (previously 2)"), "{again}");
+    assert!(
+        again.contains("audited up to tree size 4 (previously 2)"),
+        "{again}"
+    );
     assert!(again.contains("entries checked in this run: 2"), "{again}");
     assert!(again.contains("attribution_revoked: 1"), "{again}");
 
@@ -163,7 +191,10 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
     let audit = "provenance audit --server \"$SERVER\" --key log.pub";
     let (code, _, stderr) = shell.run(&format!("{audit} --state fresh-state.json"));
     assert_eq!(code, 1, "{stderr}");
-    assert!(stderr.contains("entry 2"), "the audit names the altered entry: {stderr}");
+    assert!(
+        stderr.contains("entry 2"),
+        "the audit names the altered entry: {stderr}"
+    );
     let (code, _, stderr) = shell.run(&format!("{audit} --state audit.json --full"));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("entry 2"), "{stderr}");
