@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::process::{test_only_key, Node, BIN};
+use crate::process::{create_account, test_only_key, Node, BIN};
 use crate::support::TestDb;
 use crate::works_api::{fixture, resized_jpeg_copy};
 
@@ -61,20 +61,6 @@ fn guide_steps() -> HashMap<String, String> {
     steps
 }
 
-fn account(database_url: &str, name: &str, role: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["accounts", "create", "--database-url", database_url])
-        .args(["--name", name, "--role", role])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 struct Shell<'a> {
     dir: &'a Path,
     env: Vec<(&'static str, String)>,
@@ -107,7 +93,8 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
     let db = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let key = test_only_key(dir.path());
-    let node = Node::start(&dir.path().join("data"), &db.url, &key);
+    let data = dir.path().join("data");
+    let node = Node::start(&data, &db.url, &key);
     let work_dir = dir.path().join("journey");
     std::fs::create_dir(&work_dir).unwrap();
     std::fs::write(work_dir.join("work.png"), fixture("chelsea.png")).unwrap();
@@ -116,8 +103,14 @@ fn the_guides_run_as_written_and_an_altered_entry_fails_the_audit() {
         dir: &work_dir,
         env: vec![
             ("SERVER", node.base.clone()),
-            ("RH_TOKEN", account(&db.url, "studio", "rights-holder")),
-            ("PUB_TOKEN", account(&db.url, "newsroom", "publisher")),
+            (
+                "RH_TOKEN",
+                create_account(&db.url, &data, "studio", "rights-holder"),
+            ),
+            (
+                "PUB_TOKEN",
+                create_account(&db.url, &data, "newsroom", "publisher"),
+            ),
         ],
     };
 
