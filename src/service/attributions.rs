@@ -315,17 +315,8 @@ impl Service {
         &self,
         filter: AttributionFilter,
     ) -> Result<Vec<AttributionView>, ServiceError> {
-        self.blocking(move |store| {
-            store
-                .list_attributions(&filter)?
-                .into_iter()
-                .map(|stored| {
-                    let history = store.attribution_history(stored.attribution_id)?;
-                    view(stored, history)
-                })
-                .collect()
-        })
-        .await
+        self.blocking(move |store| views(store, store.list_attributions(&filter)?))
+            .await
     }
 
     /// Attributions of a work, which must exist.
@@ -395,17 +386,11 @@ impl Service {
             .filter(|c| c.decision == Decision::Match)
             .map(|c| c.work_id)
             .collect();
-        self.blocking(move |store| {
-            matching
-                .into_iter()
-                .filter_map(|id| seen.remove(&id))
-                .map(|stored| {
-                    let history = store.attribution_history(stored.attribution_id)?;
-                    view(stored, history)
-                })
-                .collect()
-        })
-        .await
+        let found: Vec<StoredAttribution> = matching
+            .into_iter()
+            .filter_map(|id| seen.remove(&id))
+            .collect();
+        self.blocking(move |store| views(store, found)).await
     }
 
     /// Opens an attribution's publisher commitment, for an operator handling a dispute.
@@ -448,6 +433,21 @@ impl Service {
         self.tokens.clear();
         Ok(erased)
     }
+}
+
+/// Views of `rows`, their histories read in one query.
+fn views(
+    store: &crate::store::Store,
+    rows: Vec<StoredAttribution>,
+) -> Result<Vec<AttributionView>, ServiceError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.attribution_id).collect();
+    let mut histories = store.attribution_histories(&ids)?;
+    rows.into_iter()
+        .map(|row| {
+            let history = histories.remove(&row.attribution_id).unwrap_or_default();
+            view(row, history)
+        })
+        .collect()
 }
 
 fn view(

@@ -176,6 +176,32 @@ impl Store {
             .load(&mut self.conn()?)?)
     }
 
+    /// The histories of several attributions at once, oldest entry first, by attribution id.
+    pub fn attribution_histories(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Vec<AttributionEventRow>>, StoreError> {
+        let rows: Vec<(i64, i64, String, Option<String>)> = attribution_events::table
+            .filter(attribution_events::attribution_id.eq_any(ids))
+            .order(attribution_events::entry_index.asc())
+            .select((
+                attribution_events::attribution_id,
+                attribution_events::entry_index,
+                attribution_events::kind,
+                attribution_events::reason,
+            ))
+            .load(&mut self.conn()?)?;
+        let mut histories = std::collections::HashMap::<i64, Vec<_>>::new();
+        for (id, entry_index, kind, reason) in rows {
+            histories.entry(id).or_default().push(AttributionEventRow {
+                entry_index,
+                kind,
+                reason,
+            });
+        }
+        Ok(histories)
+    }
+
     /// The clear name behind a publisher commitment, while it has not been erased.
     pub fn publisher_name(&self, publisher_id: i64) -> Result<Option<String>, StoreError> {
         Ok(accounts::table
