@@ -5,7 +5,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{bearer_token, signing, upload, written, ApiError};
+use super::{bearer_token, page_limit, signing, upload, written, ApiError};
 use crate::attributions::AttributionChange;
 use crate::fingerprint::Fingerprints;
 use crate::ledger::Receipt;
@@ -39,8 +39,6 @@ const FIELDS: &[&str] = &[
     "published_url",
     "allow_unmatched",
 ];
-const MAX_LIST: i64 = 500;
-const DEFAULT_LIST: i64 = 100;
 
 #[derive(Serialize)]
 struct RecordedResponse {
@@ -259,24 +257,12 @@ struct ListQuery {
     limit: Option<i64>,
 }
 
-fn checked_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_LIST);
-    if (1..=MAX_LIST).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIST}"),
-        ))
-    }
-}
-
 async fn list(
     service: web::Data<Service>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = checked_limit(query.limit)?;
+    let limit = page_limit(query.limit)?;
     let media_sha256 = match query.sha256 {
         Some(text) => {
             let mut digest = [0u8; 32];
@@ -311,7 +297,7 @@ async fn work_attributions(
     id: web::Path<i64>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = checked_limit(query.limit)?;
+    let limit = page_limit(query.limit)?;
     let attributions = service.work_attributions(id.into_inner(), limit).await?;
     Ok(HttpResponse::Ok().json(ListResponse::new(attributions, limit)))
 }

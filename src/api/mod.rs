@@ -240,3 +240,20 @@ fn written<T>(
         Written::Recorded(value) => recorded(value),
     }
 }
+
+/// Most items one page of a list answers, and how many when the client does not say.
+const MAX_PAGE: i64 = 500;
+const DEFAULT_PAGE: i64 = 100;
+
+/// The `limit` of a list request, checked.
+fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ))
+    }
+}

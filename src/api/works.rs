@@ -4,7 +4,7 @@ use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{bearer_token, signing, upload, written, ApiError};
+use super::{bearer_token, page_limit, signing, upload, written, ApiError};
 use crate::ledger::Receipt;
 use crate::service::{Service, WorkEvent, WorkRecorded, WorkView};
 use crate::store::WorkFilter;
@@ -29,8 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The header draft-ietf-aipref-attach defines for AI usage preferences.
 const CONTENT_USAGE: &str = "content-usage";
-const MAX_LIST: i64 = 500;
-const DEFAULT_LIST: i64 = 100;
 
 const REGISTRATION_FIELDS: &[&str] = &[
     "title",
@@ -121,13 +119,7 @@ async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIST);
-    if !(1..=MAX_LIST).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIST}"),
-        ));
-    }
+    let limit = page_limit(query.limit)?;
     let works = service
         .list_works(WorkFilter {
             owner: query.owner,

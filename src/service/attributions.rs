@@ -305,8 +305,7 @@ impl Service {
             let stored = store
                 .attribution(id)?
                 .ok_or_else(|| ServiceError::NotFound(format!("attribution {id}")))?;
-            let history = store.attribution_history(id)?;
-            view(stored, history)
+            Ok(views(store, vec![stored])?.remove(0))
         })
         .await
     }

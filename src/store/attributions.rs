@@ -163,19 +163,6 @@ impl Store {
         Ok(query.load(&mut *self.conn()?)?)
     }
 
-    /// Every entry about an attribution, oldest first.
-    pub fn attribution_history(&self, id: i64) -> Result<Vec<AttributionEventRow>, StoreError> {
-        Ok(attribution_events::table
-            .filter(attribution_events::attribution_id.eq(id))
-            .order(attribution_events::entry_index.asc())
-            .select((
-                attribution_events::entry_index,
-                attribution_events::kind,
-                attribution_events::reason,
-            ))
-            .load(&mut self.conn()?)?)
-    }
-
     /// The histories of several attributions at once, oldest entry first, by attribution id.
     pub fn attribution_histories(
         &self,
