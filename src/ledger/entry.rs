@@ -14,6 +14,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::keys::PendingSignature;
 use super::{LedgerError, LogKey, LogVerifier};
 
 /// The tlog-tiles entry bundle format prefixes each entry with a 16-bit length.
@@ -108,13 +109,24 @@ impl EntryNote {
 
     /// Checks the log's signature, the format line and the canonical body.
     pub fn open(bytes: &[u8], verifier: &LogVerifier) -> Result<Self, LedgerError> {
+        let (entry, signature) = Self::open_pending(bytes, verifier)?;
+        signature.check()?;
+        Ok(entry)
+    }
+
+    /// Like [`EntryNote::open`], but the log's signature is answered to be checked by the
+    /// caller (in a batch, by an audit) instead of checked here.
+    pub fn open_pending(
+        bytes: &[u8],
+        verifier: &LogVerifier,
+    ) -> Result<(Self, PendingSignature), LedgerError> {
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(LedgerError::EntryTooLarge {
                 size: bytes.len(),
                 max: MAX_ENTRY_BYTES,
             });
         }
-        let note = verifier.open(bytes)?;
+        let (note, signature) = verifier.open_pending(bytes)?;
         let text = std::str::from_utf8(note.text())
             .map_err(|_| LedgerError::MalformedEntry("the entry is not UTF-8".into()))?;
         let mut lines = text.strip_suffix('\n').unwrap_or(text).split('\n');
@@ -140,10 +152,11 @@ impl EntryNote {
                 "the body is not in canonical form".into(),
             ));
         }
-        Ok(Self {
+        let entry = Self {
             bytes: bytes.to_vec(),
             body,
-        })
+        };
+        Ok((entry, signature))
     }
 }
 
@@ -151,6 +164,20 @@ impl EntryNote {
     /// For an entry whose data names an actor's key (`actor_key`, a verifier key), checks that
     /// the note carries a valid signature by that key too, and answers the key.
     pub fn check_actor_signature(&self) -> Result<Option<LogVerifier>, LedgerError> {
+        let Some((actor, signature)) = self.actor_signature_pending()? else {
+            return Ok(None);
+        };
+        signature
+            .check()
+            .map_err(|e| actor_failure(actor.name(), e))?;
+        Ok(Some(actor))
+    }
+
+    /// Like [`EntryNote::check_actor_signature`], but the signature is answered to be checked
+    /// by the caller.
+    pub fn actor_signature_pending(
+        &self,
+    ) -> Result<Option<(LogVerifier, PendingSignature)>, LedgerError> {
         let Some(key) = self.body.data.get("actor_key") else {
             return Ok(None);
         };
@@ -158,11 +185,15 @@ impl EntryNote {
             .as_str()
             .ok_or_else(|| LedgerError::MalformedEntry("actor_key is not a string".into()))
             .and_then(LogVerifier::from_text)?;
-        actor.open(&self.bytes).map_err(|e| {
-            LedgerError::BadSignature(format!("the actor's signature ({}): {e}", actor.name()))
-        })?;
-        Ok(Some(actor))
+        let (_, signature) = actor
+            .open_pending(&self.bytes)
+            .map_err(|e| actor_failure(actor.name(), e))?;
+        Ok(Some((actor, signature)))
     }
+}
+
+pub(super) fn actor_failure(actor: &str, err: LedgerError) -> LedgerError {
+    LedgerError::BadSignature(format!("the actor's signature ({actor}): {err}"))
 }
 
 /// Canonical JSON, written by hand because serde_json's key order depends on a crate feature

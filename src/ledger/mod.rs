@@ -31,11 +31,11 @@ mod tree;
 pub use append::{sequence_round, LockedLog, LogAppend, PendingEntry, SequencedRound, TreeHead};
 pub use audit::{
     bundles_between, AuditError, AuditReport, AuditRun, AuditState, CheckedEntry, EntryChecker,
-    Frontier, ENTRY_SCHEMA, STATE_FORMAT,
+    Frontier, SignatureChecks, ENTRY_SCHEMA, STATE_FORMAT,
 };
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::{EntryBody, EntryKind, EntryNote, ENTRY_FORMAT_SUFFIX, MAX_ENTRY_BYTES};
-pub use keys::{actor_signature, LogKey, LogVerifier};
+pub use keys::{actor_signature, LogKey, LogVerifier, PendingSignature};
 pub use receipt::{verify_receipt, InclusionProof, Receipt, Rfc9162Hasher, VerifiedReceipt};
 pub use tiles::{entry_bundle, TileRequest, TILE_HEIGHT, TILE_WIDTH};
 pub use tlog_tiles::{Hash, HashReader, EMPTY_HASH as EMPTY_ROOT, HASH_SIZE};

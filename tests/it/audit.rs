@@ -146,6 +146,10 @@ fn a_second_audit_reads_only_the_new_entries_and_keeps_the_totals() {
     let full = audit_ok(&log.base(), Some(&state), &["--full"]);
     assert_eq!(full["entries_checked"], 550);
     assert_eq!(full["totals"], serde_json::json!({"operator_note": 550}));
+    // So does checking each signature on its own instead of a tile's at once.
+    let strict = audit_ok(&log.base(), None, &["--strict-signatures"]);
+    assert_eq!(strict["entries_checked"], 550);
+    assert_eq!(strict["root_hash"], full["root_hash"]);
 
     // The text summary names the counts too.
     let out = audit(&log.base(), &test_only_verifier_key(), Some(&state), &[]);
