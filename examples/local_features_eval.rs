@@ -20,7 +20,7 @@ use imageproc::rect::Rect;
 use provenance_ledger::fingerprint::decode::{decode, DecodeLimits};
 use provenance_ledger::fingerprint::local::{
     extract, search, verify_pair, CandidateIndex, Descriptor, Feature, GeometryParams, Keypoint,
-    LocalFeatures,
+    LocalFeatures, VERIFY_TOP,
 };
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
@@ -187,7 +187,7 @@ fn main() {
         let copy = imageops::resize(&crop, w, h, FilterType::Triangle);
         let qf = extract(&decode(&encode(&copy, ImageFormat::Jpeg), &limits).unwrap());
         let t = Instant::now();
-        let hits = search(&index, &qf, 5, &params, lookup);
+        let hits = search(&index, &qf, VERIFY_TOP, &params, lookup);
         query_ms.push(t.elapsed().as_secs_f64() * 1e3);
         let (_, stats) = index.candidates_with_stats(&qf, 5);
         postings += stats.postings_read;
@@ -215,14 +215,14 @@ fn main() {
             )
             .unwrap(),
         );
-        let hits = search(&index, &qf, 5, &params, lookup);
+        let hits = search(&index, &qf, VERIFY_TOP, &params, lookup);
         false_positives += hits.iter().filter(|h| h.verification.is_match()).count();
     }
     verify_ms.sort_by(f64::total_cmp);
     let pair_ms = percentile(&verify_ms, 0.5);
     println!(
         "\n## queries (15% crop enlarged back, JPEG): found {found} of {queries}; unregistered pictures matched: {false_positives} of 50\n\
-         index + verification of the top 5: {}\n\
+         index + verification of the top {VERIFY_TOP}: {}\n\
          postings read per query: {:.0}\n\
          brute force: {pair_ms:.3} ms per query-work pair -> {:.1} ms per query at {total} works",
         summary(query_ms),

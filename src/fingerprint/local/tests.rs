@@ -404,7 +404,7 @@ fn search_finds_the_work_through_the_candidate_index() {
     for (id, img, _) in registry.iter().step_by(3) {
         for (kind, bytes, _) in copies(img) {
             total += 1;
-            let hits = search(&index, &features(&bytes), 5, &params, lookup);
+            let hits = search(&index, &features(&bytes), VERIFY_TOP, &params, lookup);
             let matched: Vec<u64> = hits
                 .iter()
                 .filter(|h| h.verification.is_match())
@@ -428,7 +428,7 @@ fn search_finds_the_work_through_the_candidate_index() {
         let hits = search(
             &index,
             &features(&png(&scene(384, 288, seed))),
-            5,
+            VERIFY_TOP,
             &params,
             lookup,
         );
