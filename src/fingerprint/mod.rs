@@ -20,6 +20,7 @@
 pub mod borders;
 pub mod decode;
 pub mod index;
+pub mod local;
 pub mod pdq;
 pub mod phash;
 pub mod thumbnail;

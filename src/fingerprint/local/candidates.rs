@@ -1,0 +1,537 @@
+//! The candidate index: which registered works share descriptors with a query, without
+//! looking at the others.
+//!
+//! Multi-index hashing (Norouzi, Punjani and Fleet, TPAMI 2014) over the 256-bit descriptors:
+//! each of the first [`CandidateParams::tables`] 32-bit substrings of every work descriptor is
+//! a key in its own table. A query descriptor probes, in each table, its own substring and
+//! (at `probe_radius` 1) the 32 substrings one bit away. Unlike the PDQ index this search is
+//! not exact and is not meant to be: a work is a candidate when enough of the query's features
+//! hit it (one vote per query feature), and the geometric verification decides. A copy's
+//! corresponding descriptors differ by 10-50 bits of 256, so any one substring survives
+//! intact or one bit off with a good chance, and a copy shares dozens of features.
+//!
+//! Layout, as in the PDQ index (`super::super::index`): each table is compressed sparse rows
+//! keyed by the substring's top 16 bits (65,537 offsets), then the low 16 bits (sorted within
+//! a bucket, binary-searched) and the work's slot: 6 bytes a posting. New works land in a
+//! pending hash map per table and are merged in bulk once the pending part outgrows 1/64 of
+//! the index (amortised inserts); removal marks a slot dead and a rebuild drops it.
+//!
+//! Keys shared by very many works carry no information and would make a query read long
+//! lists: a key with more than `max_postings_per_key` postings is skipped, like a stop word in
+//! text retrieval, and so is a query feature that hits more works than that.
+//!
+//! Candidates are ranked by votes weighted by rarity (inverse document frequency, as in text
+//! retrieval and in Sivic and Zisserman's "Video Google", ICCV 2003): a query feature that hits
+//! `k` of `N` works gives each of them `ln((N + 1) / k)`. Plain counting failed on the
+//! generated test scenes: steered BRIEF describes every sharp right-angled corner between flat
+//! areas nearly alike, so half of a query's features hit every one of 28 flat-shaded works,
+//! and the true work fell out of the top five once a caption bar covered part of it.
+
+use std::collections::HashMap;
+
+use super::LocalFeatures;
+
+const BUCKET_BITS: u32 = 16;
+const BUCKETS: usize = 1 << BUCKET_BITS;
+/// Merge the pending postings once they exceed this share of the built ones (or a floor).
+const PENDING_SHARE: usize = 64;
+const PENDING_FLOOR: usize = 1 << 16;
+
+/// The index's parameters. Defaults and their evidence: `docs/matching.md`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CandidateParams {
+    /// How many 32-bit substrings (1..=8) of each descriptor are indexed: memory and recall
+    /// grow with it.
+    pub tables: usize,
+    /// 0: exact substring lookups only; 1: also every substring one bit away (33 probes).
+    pub probe_radius: u32,
+    /// Fewest query features that must hit a work for it to be a candidate.
+    pub min_votes: u32,
+    /// Keys with more postings than this are skipped, and so are query features that hit more
+    /// works than this (postings of removed works count until the next rebuild).
+    pub max_postings_per_key: usize,
+}
+
+impl Default for CandidateParams {
+    fn default() -> Self {
+        CandidateParams {
+            tables: 8,
+            probe_radius: 1,
+            min_votes: 3,
+            max_postings_per_key: 256,
+        }
+    }
+}
+
+/// A work that shares descriptors with the query.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CandidateWork {
+    pub work: u64,
+    /// Query features that hit it.
+    pub votes: u32,
+    /// Those votes weighted by rarity; candidates are ranked by it.
+    pub score: f32,
+}
+
+/// What one query read, to show it touched only part of the index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueryStats {
+    pub probes: usize,
+    pub postings_read: usize,
+}
+
+struct Table {
+    /// `offsets[b]..offsets[b + 1]` are bucket `b`'s postings.
+    offsets: Vec<u32>,
+    lows: Vec<u16>,
+    slots: Vec<u32>,
+    pending: HashMap<u32, Vec<u32>>,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            offsets: vec![0; BUCKETS + 1],
+            lows: Vec::new(),
+            slots: Vec::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Slots posted under `key`, unless there are more than `cap` of them.
+    fn lookup(&self, key: u32, cap: usize, out: &mut Vec<u32>, stats: &mut QueryStats) {
+        stats.probes += 1;
+        let b = (key >> BUCKET_BITS) as usize;
+        let (start, end) = (self.offsets[b] as usize, self.offsets[b + 1] as usize);
+        if start < end {
+            let lows = &self.lows[start..end];
+            let low = key as u16;
+            let from = lows.partition_point(|&l| l < low);
+            let to = from + lows[from..].partition_point(|&l| l == low);
+            if to > from && to - from <= cap {
+                stats.postings_read += to - from;
+                out.extend_from_slice(&self.slots[start + from..start + to]);
+            }
+        }
+        if let Some(list) = self.pending.get(&key) {
+            if list.len() <= cap {
+                stats.postings_read += list.len();
+                out.extend_from_slice(list);
+            }
+        }
+    }
+
+    fn pending_bytes(&self) -> usize {
+        // hashbrown: key, value and one control byte a bucket, at most 7/8 full.
+        let buckets = self.pending.capacity() * 8 / 7;
+        buckets * (4 + std::mem::size_of::<Vec<u32>>() + 1)
+            + self
+                .pending
+                .values()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>()
+    }
+}
+
+/// Candidate works by shared descriptors. Works are named by the caller's `u64` ids.
+pub struct CandidateIndex {
+    params: CandidateParams,
+    tables: Vec<Table>,
+    /// Work id of each slot.
+    ids: Vec<u64>,
+    alive: Vec<bool>,
+    /// Postings each slot holds over all tables (to know when dead ones are worth dropping).
+    posting_counts: Vec<u32>,
+    by_id: HashMap<u64, u32>,
+    built_postings: usize,
+    pending_postings: usize,
+    dead_postings: usize,
+}
+
+impl Default for CandidateIndex {
+    fn default() -> Self {
+        CandidateIndex::new(CandidateParams::default())
+    }
+}
+
+impl CandidateIndex {
+    /// # Panics
+    /// If `params.tables` is not within 1..=8 or `params.probe_radius` above 1.
+    pub fn new(params: CandidateParams) -> Self {
+        assert!((1..=8).contains(&params.tables), "tables must be 1..=8");
+        assert!(params.probe_radius <= 1, "probe radius must be 0 or 1");
+        CandidateIndex {
+            tables: (0..params.tables).map(|_| Table::new()).collect(),
+            params,
+            ids: Vec::new(),
+            alive: Vec::new(),
+            posting_counts: Vec::new(),
+            by_id: HashMap::new(),
+            built_postings: 0,
+            pending_postings: 0,
+            dead_postings: 0,
+        }
+    }
+
+    pub fn params(&self) -> &CandidateParams {
+        &self.params
+    }
+
+    /// Registered works.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    pub fn contains(&self, work: u64) -> bool {
+        self.by_id.contains_key(&work)
+    }
+
+    /// Adds (or replaces) a work's features.
+    pub fn insert(&mut self, work: u64, features: &LocalFeatures) {
+        self.remove(work);
+        let slot = self.ids.len() as u32;
+        let mut count = 0u32;
+        let mut keys = Vec::with_capacity(features.features.len());
+        for (t, table) in self.tables.iter_mut().enumerate() {
+            keys.clear();
+            keys.extend(features.features.iter().map(|f| f.descriptor.substring(t)));
+            // One corner found at several levels can repeat a key; one posting is enough.
+            keys.sort_unstable();
+            keys.dedup();
+            for &key in &keys {
+                table.pending.entry(key).or_default().push(slot);
+            }
+            count += keys.len() as u32;
+        }
+        self.ids.push(work);
+        self.alive.push(true);
+        self.posting_counts.push(count);
+        self.by_id.insert(work, slot);
+        self.pending_postings += count as usize;
+        if self.pending_postings > (self.built_postings / PENDING_SHARE).max(PENDING_FLOOR) {
+            self.rebuild();
+        }
+    }
+
+    /// Removes a work; answers whether it was there.
+    pub fn remove(&mut self, work: u64) -> bool {
+        let Some(slot) = self.by_id.remove(&work) else {
+            return false;
+        };
+        self.alive[slot as usize] = false;
+        self.dead_postings += self.posting_counts[slot as usize] as usize;
+        if self.dead_postings > (self.built_postings + self.pending_postings) / 4 {
+            self.rebuild();
+        }
+        true
+    }
+
+    /// Merges pending postings into the tables, drops dead works and renumbers slots densely.
+    pub fn rebuild(&mut self) {
+        let mut renumber = vec![u32::MAX; self.ids.len()];
+        let mut ids = Vec::with_capacity(self.by_id.len());
+        let mut counts = Vec::with_capacity(self.by_id.len());
+        for (old, &id) in self.ids.iter().enumerate() {
+            if self.alive[old] {
+                renumber[old] = ids.len() as u32;
+                ids.push(id);
+                counts.push(self.posting_counts[old]);
+            }
+        }
+        let mut built = 0;
+        for table in &mut self.tables {
+            let mut entries: Vec<u64> = Vec::with_capacity(table.slots.len());
+            for b in 0..BUCKETS {
+                for k in table.offsets[b] as usize..table.offsets[b + 1] as usize {
+                    let slot = renumber[table.slots[k] as usize];
+                    if slot != u32::MAX {
+                        let key = ((b as u32) << BUCKET_BITS) | u32::from(table.lows[k]);
+                        entries.push((u64::from(key) << 32) | u64::from(slot));
+                    }
+                }
+            }
+            for (&key, slots) in &table.pending {
+                for &s in slots {
+                    let slot = renumber[s as usize];
+                    if slot != u32::MAX {
+                        entries.push((u64::from(key) << 32) | u64::from(slot));
+                    }
+                }
+            }
+            entries.sort_unstable();
+            let mut offsets = vec![0u32; BUCKETS + 1];
+            for e in &entries {
+                offsets[(e >> (32 + BUCKET_BITS)) as usize + 1] += 1;
+            }
+            for b in 0..BUCKETS {
+                offsets[b + 1] += offsets[b];
+            }
+            table.lows = entries.iter().map(|e| (e >> 32) as u16).collect();
+            table.slots = entries.iter().map(|e| *e as u32).collect();
+            table.offsets = offsets;
+            table.pending = HashMap::new();
+            built += entries.len();
+        }
+        self.by_id = ids
+            .iter()
+            .enumerate()
+            .map(|(slot, &id)| (id, slot as u32))
+            .collect();
+        self.alive = vec![true; ids.len()];
+        self.ids = ids;
+        self.posting_counts = counts;
+        self.built_postings = built;
+        self.pending_postings = 0;
+        self.dead_postings = 0;
+    }
+
+    /// The works at least `min_votes` query features hit, highest score first (then by id),
+    /// at most `top` of them.
+    pub fn candidates(&self, query: &LocalFeatures, top: usize) -> Vec<CandidateWork> {
+        self.candidates_with_stats(query, top).0
+    }
+
+    pub fn candidates_with_stats(
+        &self,
+        query: &LocalFeatures,
+        top: usize,
+    ) -> (Vec<CandidateWork>, QueryStats) {
+        let mut stats = QueryStats::default();
+        let mut votes: HashMap<u32, (u32, f32)> = HashMap::new();
+        let mut hits = Vec::new();
+        let cap = self.params.max_postings_per_key;
+        let works = (self.len() + 1) as f32;
+        for f in &query.features {
+            hits.clear();
+            for (t, table) in self.tables.iter().enumerate() {
+                let key = f.descriptor.substring(t);
+                table.lookup(key, cap, &mut hits, &mut stats);
+                if self.params.probe_radius == 1 {
+                    for bit in 0..32 {
+                        table.lookup(key ^ (1 << bit), cap, &mut hits, &mut stats);
+                    }
+                }
+            }
+            // One vote per query feature, however many of its substrings hit the work.
+            hits.retain(|&slot| self.alive[slot as usize]);
+            hits.sort_unstable();
+            hits.dedup();
+            // A feature that hits more works than a key may hold is a stop word too: its keys
+            // can each be rare while their one-bit neighbourhoods together reach everywhere.
+            if hits.is_empty() || hits.len() > cap {
+                continue;
+            }
+            let weight = (works / hits.len() as f32).ln();
+            for &slot in &hits {
+                let v = votes.entry(slot).or_default();
+                v.0 += 1;
+                v.1 += weight;
+            }
+        }
+        let mut out: Vec<CandidateWork> = votes
+            .into_iter()
+            .filter(|&(_, (count, _))| count >= self.params.min_votes)
+            .map(|(slot, (votes, score))| CandidateWork {
+                work: self.ids[slot as usize],
+                votes,
+                score,
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.work.cmp(&b.work)));
+        out.truncate(top);
+        (out, stats)
+    }
+
+    /// Bytes the index holds, allocations included (pending maps estimated from their
+    /// capacity).
+    pub fn memory_bytes(&self) -> usize {
+        let tables: usize = self
+            .tables
+            .iter()
+            .map(|t| {
+                t.offsets.capacity() * 4
+                    + t.lows.capacity() * 2
+                    + t.slots.capacity() * 4
+                    + t.pending_bytes()
+            })
+            .sum();
+        let per_slot =
+            self.ids.capacity() * 8 + self.alive.capacity() + self.posting_counts.capacity() * 4;
+        let by_id = self.by_id.capacity() * 8 / 7 * (8 + 4 + 1);
+        tables + per_slot + by_id + std::mem::size_of::<Self>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Descriptor, Feature, Keypoint};
+    use super::*;
+    use rand::Rng;
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_features(rng: &mut ChaCha8Rng, n: usize) -> LocalFeatures {
+        LocalFeatures {
+            width: 400,
+            height: 300,
+            features: (0..n)
+                .map(|_| Feature {
+                    keypoint: Keypoint {
+                        x: rng.gen_range(0.0..400.0),
+                        y: rng.gen_range(0.0..300.0),
+                        level: 0,
+                        angle: 0,
+                    },
+                    descriptor: Descriptor([rng.gen(), rng.gen(), rng.gen(), rng.gen()]),
+                })
+                .collect(),
+        }
+    }
+
+    /// The same features with `bits` random bits of each descriptor flipped: what a copy's
+    /// descriptors look like.
+    fn perturbed(rng: &mut ChaCha8Rng, f: &LocalFeatures, bits: usize) -> LocalFeatures {
+        let mut out = f.clone();
+        for feature in &mut out.features {
+            for _ in 0..bits {
+                let b = rng.gen_range(0..256);
+                feature.descriptor.0[b / 64] ^= 1 << (b % 64);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_perturbed_copy_finds_its_work_first_and_touches_few_postings() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let works: Vec<LocalFeatures> = (0..300).map(|_| random_features(&mut rng, 200)).collect();
+        let mut index = CandidateIndex::default();
+        for (i, w) in works.iter().enumerate() {
+            index.insert(i as u64 * 10, w);
+        }
+        assert_eq!(index.len(), 300);
+        let total_postings = 300 * 200 * 8;
+        for target in [0usize, 137, 299] {
+            let query = perturbed(&mut rng, &works[target], 30);
+            let (found, stats) = index.candidates_with_stats(&query, 5);
+            assert_eq!(found[0].work, target as u64 * 10, "{found:?}");
+            assert!(found[0].votes >= 40, "{found:?}");
+            // Unrelated random works share almost no substrings with the query.
+            assert!(found.iter().skip(1).all(|c| c.votes < 5), "{found:?}");
+            assert!(
+                stats.postings_read < total_postings / 20,
+                "{stats:?} of {total_postings}"
+            );
+        }
+    }
+
+    #[test]
+    fn removed_and_replaced_works_are_answered_as_they_are_now() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let a = random_features(&mut rng, 150);
+        let b = random_features(&mut rng, 150);
+        let mut index = CandidateIndex::default();
+        index.insert(1, &a);
+        index.insert(2, &b);
+        assert_eq!(index.candidates(&a, 5)[0].work, 1);
+        assert!(index.remove(1));
+        assert!(!index.remove(1));
+        assert!(index.candidates(&a, 5).is_empty());
+        // Work 2 now shows a's features: only 2 answers, with a's votes.
+        index.insert(2, &a);
+        let found = index.candidates(&a, 5);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].work, 2);
+        assert!(index.candidates(&b, 5).is_empty());
+        // The same after merging and compacting.
+        index.rebuild();
+        assert_eq!(index.candidates(&a, 5), found);
+        assert!(index.candidates(&b, 5).is_empty());
+        assert_eq!(index.len(), 1);
+    }
+
+    #[test]
+    fn bulk_merges_keep_every_answer() {
+        // Enough works that pending postings are merged several times.
+        let mut rng = ChaCha8Rng::seed_from_u64(13);
+        let works: Vec<LocalFeatures> = (0..200).map(|_| random_features(&mut rng, 100)).collect();
+        let mut index = CandidateIndex::new(CandidateParams {
+            tables: 4,
+            ..CandidateParams::default()
+        });
+        for (i, w) in works.iter().enumerate() {
+            index.insert(i as u64, w);
+        }
+        assert!(index.built_postings > 0, "no merge happened");
+        for (i, w) in works.iter().enumerate().step_by(17) {
+            let found = index.candidates(w, 1);
+            assert_eq!(found[0].work, i as u64);
+            assert_eq!(found[0].votes, 100);
+            assert!(found.len() == 1 || found[1].votes < 5, "{found:?}");
+        }
+    }
+
+    #[test]
+    fn keys_shared_by_too_many_works_are_skipped() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        let common = random_features(&mut rng, 10);
+        let mut index = CandidateIndex::new(CandidateParams {
+            max_postings_per_key: 20,
+            ..CandidateParams::default()
+        });
+        for i in 0..21 {
+            index.insert(i, &common);
+        }
+        assert!(index.candidates(&common, 50).is_empty());
+        // A removed work's postings count until the next rebuild drops them.
+        index.remove(0);
+        index.rebuild();
+        assert_eq!(index.candidates(&common, 50).len(), 20);
+    }
+
+    #[test]
+    fn rare_shared_features_outrank_common_ones() {
+        // 29 works share 40 generic features; work 7 has none of them but shares 15 of its own
+        // with the query, which also shows the 40 generic ones. By count the others lead
+        // (40 votes to 15); weighted by rarity work 7 does.
+        let mut rng = ChaCha8Rng::seed_from_u64(16);
+        let generic = random_features(&mut rng, 40);
+        let own = random_features(&mut rng, 60);
+        let mut index = CandidateIndex::default();
+        for i in 0..30 {
+            let mut f = if i == 7 {
+                own.clone()
+            } else {
+                random_features(&mut rng, 60)
+            };
+            if i != 7 {
+                f.features.extend_from_slice(&generic.features);
+            }
+            index.insert(i, &f);
+        }
+        let mut query = generic.clone();
+        query.features.extend_from_slice(&own.features[..15]);
+        let found = index.candidates(&query, 3);
+        assert_eq!(found[0].work, 7, "{found:?}");
+        assert_eq!(found[0].votes, 15);
+        assert_eq!(found[1].votes, 40);
+    }
+
+    #[test]
+    fn memory_grows_by_about_six_bytes_a_posting() {
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        let mut index = CandidateIndex::default();
+        for i in 0..400 {
+            index.insert(i, &random_features(&mut rng, 200));
+        }
+        index.rebuild();
+        let fixed = CandidateIndex::default().memory_bytes();
+        let per_work = (index.memory_bytes() - fixed) / 400;
+        // 8 tables x 200 postings x 6 bytes, plus the slot and id maps.
+        assert!((9_600..10_000).contains(&per_work), "{per_work}");
+    }
+}

@@ -1,0 +1,510 @@
+//! Local features end to end: real photographs (the PDQ fixtures under `contracts/`) and
+//! generated textures, put through crops, a small rotation, overlays, resizing and JPEG
+//! recompression whose geometry is known, then encoded, decoded by the same code as uploads
+//! and matched. The recovered transform must be the true one; look-alikes must not match.
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::imageops::{self, FilterType};
+use image::{ImageFormat, Rgb, RgbImage};
+use imageproc::drawing::{draw_filled_circle_mut, draw_filled_rect_mut, draw_line_segment_mut};
+use imageproc::geometric_transformations::{rotate_about_center, Border, Interpolation};
+use imageproc::rect::Rect;
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::super::decode::{decode, DecodeLimits};
+use super::*;
+
+fn fixture(name: &str) -> RgbImage {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("contracts/pdq-fixtures")
+        .join(name);
+    image::open(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8()
+}
+
+/// Photographs among the fixtures, with enough structure to carry local features.
+const PHOTOS: [&str; 8] = [
+    "astronaut.png",
+    "camera.png",
+    "chelsea.png",
+    "coffee.jpg",
+    "coins.png",
+    "rocket.jpg",
+    "hubble.png",
+    "grass.png",
+];
+
+/// A generated picture: overlapping shapes in varied colours over a gradient, with mild noise.
+fn scene(width: u32, height: u32, seed: u64) -> RgbImage {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (r0, g0) = (rng.gen_range(40.0..200.0f32), rng.gen_range(40.0..200.0f32));
+    let mut img = RgbImage::from_fn(width, height, |x, y| {
+        let t = (x + y) as f32 / (width + height) as f32;
+        Rgb([
+            (r0 + 50.0 * t) as u8,
+            (g0 - 30.0 * t) as u8,
+            (90.0 + 60.0 * t) as u8,
+        ])
+    });
+    for _ in 0..40 {
+        let colour = Rgb([rng.gen(), rng.gen(), rng.gen()]);
+        let (x, y) = (
+            rng.gen_range(0..width as i32),
+            rng.gen_range(0..height as i32),
+        );
+        if rng.gen_bool(0.5) {
+            let (w, h) = (rng.gen_range(8..width / 4), rng.gen_range(8..height / 4));
+            draw_filled_rect_mut(&mut img, Rect::at(x, y).of_size(w, h), colour);
+        } else {
+            draw_filled_circle_mut(&mut img, (x, y), rng.gen_range(5..40), colour);
+        }
+    }
+    for p in img.pixels_mut() {
+        let n: i16 = rng.gen_range(-6..=6);
+        for c in &mut p.0 {
+            *c = (i16::from(*c) + n).clamp(0, 255) as u8;
+        }
+    }
+    img
+}
+
+fn png(img: &RgbImage) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .unwrap();
+    out
+}
+
+/// Features of encoded bytes, through the upload path's decoder.
+fn features(bytes: &[u8]) -> LocalFeatures {
+    extract(&decode(bytes, &DecodeLimits::default()).unwrap())
+}
+
+fn identity() -> Similarity {
+    Similarity {
+        scale: 1.0,
+        angle_degrees: 0.0,
+        translation: [0.0, 0.0],
+        reflected: false,
+    }
+}
+
+/// `crop` then resize to `(to_w, to_h)`: returns the image and the transform from the
+/// original's pixel coordinates to the result's (pixel centres at integer + 0.5 scaling).
+fn crop_resize(
+    img: &RgbImage,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+    to: Option<(u32, u32)>,
+) -> (RgbImage, Similarity) {
+    let cropped = imageops::crop_imm(img, x, y, w, h).to_image();
+    let Some((tw, th)) = to else {
+        return (
+            cropped,
+            Similarity {
+                translation: [-f64::from(x), -f64::from(y)],
+                ..identity()
+            },
+        );
+    };
+    let resized = imageops::resize(&cropped, tw, th, FilterType::Triangle);
+    let s = (f64::from(tw) / f64::from(w) + f64::from(th) / f64::from(h)) / 2.0;
+    (
+        resized,
+        Similarity {
+            scale: s,
+            angle_degrees: 0.0,
+            translation: [
+                (-f64::from(x) + 0.5) * s - 0.5,
+                (-f64::from(y) + 0.5) * s - 0.5,
+            ],
+            reflected: false,
+        },
+    )
+}
+
+/// A corner logo: a disc, a box and strokes, about a fifth of the width.
+fn watermark(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    let (w, h) = out.dimensions();
+    let (x0, y0) = (w as i32 * 3 / 4, h as i32 * 3 / 4);
+    draw_filled_circle_mut(&mut out, (x0 + 14, y0 + 14), 12, Rgb([250, 250, 250]));
+    draw_filled_rect_mut(
+        &mut out,
+        Rect::at(x0 + 30, y0 + 4).of_size(w / 8, 20),
+        Rgb([20, 20, 200]),
+    );
+    for i in 0..6 {
+        let x = (x0 + 32 + i * 6) as f32;
+        draw_line_segment_mut(
+            &mut out,
+            (x, y0 as f32 + 6.0),
+            (x + 3.0, y0 as f32 + 20.0),
+            Rgb([255, 255, 0]),
+        );
+    }
+    out
+}
+
+/// A caption bar over the bottom 15%: dark, with light "letters".
+fn caption_bar(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    let (w, h) = out.dimensions();
+    let top = h - h * 15 / 100;
+    draw_filled_rect_mut(
+        &mut out,
+        Rect::at(0, top as i32).of_size(w, h - top),
+        Rgb([15, 15, 25]),
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut x = 8.0f32;
+    while x < w as f32 - 12.0 {
+        let y = top as f32 + 6.0;
+        let tall = rng.gen_range(6.0..(h - top) as f32 - 10.0);
+        draw_line_segment_mut(
+            &mut out,
+            (x, y),
+            (x + rng.gen_range(-3.0..3.0), y + tall),
+            Rgb([235, 235, 235]),
+        );
+        x += rng.gen_range(4.0..9.0);
+    }
+    out
+}
+
+/// The transformed copies of `img` a rights holder cares about, each with the true transform
+/// from the original's coordinates to the copy's (after decoding).
+fn copies(img: &RgbImage) -> Vec<(&'static str, Vec<u8>, Similarity)> {
+    let (w, h) = img.dimensions();
+    let mut out = Vec::new();
+    let pct = |v: u32, p: u32| v * p / 100;
+    let (c, t) = crop_resize(
+        img,
+        pct(w, 3),
+        pct(h, 2),
+        w - pct(w, 5),
+        h - pct(h, 5),
+        None,
+    );
+    out.push(("crop_5", png(&c), t));
+    let (c, t) = crop_resize(
+        img,
+        pct(w, 7),
+        pct(h, 8),
+        w - pct(w, 15),
+        h - pct(h, 15),
+        Some((w, h)),
+    );
+    out.push(("crop_15_resized_back", png(&c), t));
+    let (c, t) = crop_resize(img, pct(w, 20), 0, w - pct(w, 20), h - pct(h, 20), None);
+    out.push(("crop_20_asymmetric", png(&c), t));
+    let (c, t) = crop_resize(
+        img,
+        0,
+        pct(h, 20),
+        w - pct(w, 20),
+        h - pct(h, 20),
+        Some((w, h)),
+    );
+    out.push(("crop_20_asymmetric_resized_back", jpeg(&c, 85), t));
+    let theta = 5f32.to_radians();
+    let rotated = rotate_about_center(
+        img,
+        theta,
+        Interpolation::Bilinear,
+        Border::Constant(Rgb([0, 0, 0])),
+    );
+    let (cx, cy) = (f64::from(w) / 2.0, f64::from(h) / 2.0);
+    let (s, co) = f64::from(theta).sin_cos();
+    out.push((
+        "rotate_5",
+        png(&rotated),
+        Similarity {
+            scale: 1.0,
+            angle_degrees: 5.0,
+            translation: [cx - (co * cx - s * cy), cy - (s * cx + co * cy)],
+            reflected: false,
+        },
+    ));
+    out.push(("corner_watermark", png(&watermark(img)), identity()));
+    out.push(("caption_bar", jpeg(&caption_bar(img), 80), identity()));
+    let (c, t) = crop_resize(img, 0, 0, w, h, Some((w * 6 / 10, h * 6 / 10)));
+    out.push(("resize_60", png(&c), t));
+    out.push(("jpeg_q40", jpeg(img, 40), identity()));
+    out
+}
+
+/// The recovered transform may put a work point at most this far (query pixels) from where the
+/// true one does, anywhere on the work: below the inlier tolerance (5), about twice the worst
+/// measured on these copies (1.6, docs/matching.md).
+const MAX_TRANSFORM_ERROR: f64 = 3.0;
+
+/// Largest distance (query pixels) between where `found` and `truth` put the work's points,
+/// over a grid covering the work.
+fn transform_error(found: &Similarity, truth: &Similarity, width: u32, height: u32) -> f64 {
+    let mut worst = 0f64;
+    for i in 0..=4 {
+        for j in 0..=4 {
+            let p = [
+                f64::from(width) * i as f64 / 4.0,
+                f64::from(height) * j as f64 / 4.0,
+            ];
+            let (a, b) = (found.apply(p), truth.apply(p));
+            worst = worst.max((a[0] - b[0]).hypot(a[1] - b[1]));
+        }
+    }
+    worst
+}
+
+#[test]
+fn copies_are_matched_with_the_true_transform() {
+    let params = GeometryParams::default();
+    let mut works: Vec<(String, RgbImage)> =
+        PHOTOS.iter().map(|n| (n.to_string(), fixture(n))).collect();
+    works.push(("scene-512x384".into(), scene(512, 384, 1)));
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    let mut worst_error = 0f64;
+    let mut min_inliers = usize::MAX;
+    for (name, img) in &works {
+        let work = features(&png(img));
+        for (kind, bytes, truth) in copies(img) {
+            let query = features(&bytes);
+            let v = verify_pair(&query, &work, &params);
+            let error = v
+                .transform
+                .map(|t| transform_error(&t, &truth, img.width(), img.height()));
+            report.push(format!(
+                "{name} {kind}: {:?} inliers {} of {} matches, error {:?} px; found {:?} true {:?}",
+                v.decision, v.inliers, v.matches, error, v.transform, truth
+            ));
+            match (v.is_match(), error) {
+                (true, Some(e)) if e <= MAX_TRANSFORM_ERROR => {
+                    worst_error = worst_error.max(e);
+                    min_inliers = min_inliers.min(v.inliers);
+                }
+                _ => failures.push(report.last().unwrap().clone()),
+            }
+        }
+    }
+    eprintln!(
+        "{}\nworst transform error {worst_error:.2} px; fewest inliers of a match {min_inliers}",
+        report.join("\n")
+    );
+    assert!(
+        failures.is_empty(),
+        "missed or misplaced:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn look_alikes_are_not_matched() {
+    let params = GeometryParams::default();
+    let mut works: Vec<(String, LocalFeatures)> = PHOTOS
+        .iter()
+        .map(|n| (n.to_string(), features(&png(&fixture(n)))))
+        .collect();
+    works.push(("scene 1".into(), features(&png(&scene(512, 384, 1)))));
+    let noise = |seed: u64, dark: bool| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let top = if dark { 24 } else { 255 };
+        RgbImage::from_fn(320, 240, |_, _| {
+            let v = rng.gen_range(0..=top);
+            Rgb([v, v, v])
+        })
+    };
+    let mut dark_astronaut = fixture("astronaut.png");
+    for p in dark_astronaut.pixels_mut() {
+        for c in &mut p.0 {
+            *c /= 10;
+        }
+    }
+    let mut queries: Vec<(String, Vec<u8>)> = PHOTOS
+        .iter()
+        .map(|n| (n.to_string(), png(&fixture(n))))
+        .collect();
+    for extra in [
+        "dark-noise.png",
+        "flat.png",
+        "stripes.png",
+        "shapes.png",
+        "retina.png",
+    ] {
+        queries.push((extra.into(), png(&fixture(extra))));
+    }
+    queries.push(("scene 2".into(), png(&scene(512, 384, 2))));
+    queries.push(("scene 3 (jpeg)".into(), jpeg(&scene(400, 300, 3), 60)));
+    queries.push(("noise".into(), png(&noise(1, false))));
+    queries.push(("dark noise".into(), png(&noise(2, true))));
+    queries.push((
+        "flat grey".into(),
+        png(&RgbImage::from_pixel(300, 200, Rgb([90, 90, 90]))),
+    ));
+    let mut most = 0;
+    for (qname, bytes) in &queries {
+        let query = features(bytes);
+        for (wname, work) in &works {
+            if qname == wname {
+                continue;
+            }
+            let v = verify_pair(&query, work, &params);
+            assert!(!v.is_match(), "{qname} matched {wname}: {v:?}");
+            most = most.max(v.inliers);
+        }
+    }
+    // The dark copy of a work is a copy, not a look-alike: it is the one match allowed here.
+    let dark = features(&png(&dark_astronaut));
+    eprintln!(
+        "most inliers between unrelated images: {most}; dark astronaut vs astronaut: {:?}",
+        verify_pair(&dark, &works[0].1, &params)
+    );
+    assert!(
+        most < params.min_inliers / 2,
+        "unrelated pairs came close: {most} inliers"
+    );
+}
+
+#[test]
+fn search_finds_the_work_through_the_candidate_index() {
+    let params = GeometryParams::default();
+    let mut registry: Vec<(u64, RgbImage, LocalFeatures)> = Vec::new();
+    for (i, n) in PHOTOS.iter().enumerate() {
+        let img = fixture(n);
+        let f = features(&png(&img));
+        registry.push((100 + i as u64, img, f));
+    }
+    for seed in 10..30 {
+        let img = scene(384, 288, seed);
+        let f = features(&png(&img));
+        registry.push((seed, img, f));
+    }
+    let mut index = CandidateIndex::default();
+    for (id, _, f) in &registry {
+        index.insert(*id, f);
+    }
+    let lookup = |id: u64| registry.iter().find(|r| r.0 == id).map(|r| r.2.clone());
+    let mut found = 0;
+    let mut total = 0;
+    for (id, img, _) in registry.iter().step_by(3) {
+        for (kind, bytes, _) in copies(img) {
+            total += 1;
+            let hits = search(&index, &features(&bytes), VERIFY_TOP, &params, lookup);
+            let matched: Vec<u64> = hits
+                .iter()
+                .filter(|h| h.verification.is_match())
+                .map(|h| h.work)
+                .collect();
+            assert!(
+                matched.len() <= 1,
+                "{id} {kind}: several works matched: {matched:?}"
+            );
+            if matched == [*id] {
+                found += 1;
+            } else {
+                eprintln!("{id} {kind}: not found through the index ({hits:?})");
+            }
+        }
+    }
+    eprintln!("found through the index: {found} of {total}");
+    assert_eq!(found, total);
+    // Unregistered pictures find nothing.
+    for seed in 40..45 {
+        let hits = search(
+            &index,
+            &features(&png(&scene(384, 288, seed))),
+            VERIFY_TOP,
+            &params,
+            lookup,
+        );
+        assert!(hits.iter().all(|h| !h.verification.is_match()), "{hits:?}");
+    }
+}
+
+#[test]
+fn serialised_features_round_trip_within_8_kib() {
+    let mut sizes = Vec::new();
+    let mut images: Vec<RgbImage> = PHOTOS.iter().map(|n| fixture(n)).collect();
+    images.push(scene(512, 384, 1));
+    // Larger than the working size: shrunk to 512 first.
+    images.push(imageops::resize(
+        &scene(512, 384, 4),
+        1600,
+        1200,
+        FilterType::Triangle,
+    ));
+    for img in &images {
+        let f = features(&jpeg(img, 90));
+        assert!(f.features.len() <= MAX_FEATURES);
+        assert!(usize::from(f.width.max(f.height)) <= MAX_SIDE);
+        let bytes = f.to_bytes();
+        assert!(bytes.len() <= 8 * 1024, "{} bytes", bytes.len());
+        assert_eq!(LocalFeatures::from_bytes(&bytes).unwrap(), f);
+        sizes.push(bytes.len());
+    }
+    eprintln!("serialised sizes: {sizes:?}");
+    // Textured pictures fill the budget of features.
+    assert!(
+        sizes
+            .iter()
+            .filter(|&&s| s == 10 + 38 * MAX_FEATURES)
+            .count()
+            >= 5,
+        "{sizes:?}"
+    );
+}
+
+#[test]
+fn malformed_feature_bytes_are_refused_with_the_reason() {
+    let f = features(&png(&fixture("camera.png")));
+    let bytes = f.to_bytes();
+    assert_eq!(
+        LocalFeatures::from_bytes(&bytes[..5]),
+        Err(LocalFeaturesError::NotLocalFeatures)
+    );
+    let mut other = bytes.clone();
+    other[3] = 2;
+    assert_eq!(
+        LocalFeatures::from_bytes(&other),
+        Err(LocalFeaturesError::UnsupportedVersion(2))
+    );
+    assert!(matches!(
+        LocalFeatures::from_bytes(&bytes[..bytes.len() - 1]),
+        Err(LocalFeaturesError::WrongLength { .. })
+    ));
+    let mut outside = bytes.clone();
+    outside[10..12].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert!(matches!(
+        LocalFeatures::from_bytes(&outside),
+        Err(LocalFeaturesError::FeatureOutOfBounds { index: 0, .. })
+    ));
+    let mut many = bytes;
+    many[8..10].copy_from_slice(&201u16.to_le_bytes());
+    assert_eq!(
+        LocalFeatures::from_bytes(&many),
+        Err(LocalFeaturesError::TooManyFeatures { count: 201 })
+    );
+}
+
+#[test]
+fn a_flat_image_has_no_features_and_matches_nothing() {
+    let flat = features(&png(&RgbImage::from_pixel(300, 200, Rgb([120, 130, 140]))));
+    assert!(flat.features.is_empty());
+    let v = verify_pair(&flat, &flat, &GeometryParams::default());
+    assert_eq!(v.decision, LocalDecision::NoMatch(Rejection::TooFewMatches));
+}
