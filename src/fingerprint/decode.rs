@@ -1,10 +1,17 @@
-//! Bytes to a small RGB working image, within hard limits.
+//! Bytes to a small working image (luma, and RGB when a thumbnail is wanted), within hard limits.
 //!
 //! The format is sniffed from the content, never taken from a file name or a declared type.
-//! Every decode runs under `image::Limits`, so a file that lies about its size cannot make the
-//! decoder allocate past `DecodeLimits::max_alloc`. Fingerprints need at most 512 pixels a side,
-//! so the full-size image only lives long enough to be shrunk by `fast_image_resize`: `image`
-//! 0.25 decodes JPEG with zune-jpeg, which offers no DCT-domain downscaling through `image`.
+//! Every decode is checked against [`DecodeLimits`] from the header before any pixel buffer is
+//! allocated, so a file that lies about its size cannot make the decoder allocate past
+//! `DecodeLimits::max_alloc`. Fingerprints need at most 512 pixels a side, so the full-size image
+//! only lives long enough to be shrunk by `fast_image_resize`.
+//!
+//! JPEG, nearly every upload, goes straight to zune-jpeg (the decoder `image` uses) asking for
+//! the luma plane only: the hashes read nothing else, and skipping the chroma planes' inverse
+//! DCT, upsampling and colour conversion made decoding about 1.6x faster on the benchmark
+//! corpus (docs/BENCHMARKS-fingerprint.md). JPEG's Y is BT.601 luma, the weights PDQ uses.
+//! DCT-domain downscaling (`jpeg-decoder`'s `scale`) was measured too and lost: its entropy
+//! decoder is slower than zune-jpeg's, and entropy decoding is most of the cost at any scale.
 
 use std::io::Cursor;
 
@@ -13,6 +20,11 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::errors::DecodeErrors;
+use zune_jpeg::JpegDecoder;
 
 use super::pdq::Dihedral;
 use super::FingerprintError;
@@ -56,8 +68,11 @@ pub struct WorkingImage {
     /// Size of the full image after EXIF orientation.
     pub width: u32,
     pub height: u32,
-    /// Packed RGB8, `work_width` x `work_height`, longest side at most `working_size`.
-    pub rgb: Vec<u8>,
+    /// BT.601 luma (0..=255), `work_width` x `work_height`, longest side at most `working_size`.
+    pub luma: Vec<f32>,
+    /// Packed RGB8 of the same size; only when asked for ([`decode_with_rgb`]): the
+    /// fingerprints never read colour.
+    pub rgb: Option<Vec<u8>>,
     pub work_width: usize,
     pub work_height: usize,
 }
@@ -79,8 +94,55 @@ pub(crate) fn format_name(format: ImageFormat) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`].
+/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`] that
+/// has luma only.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, FingerprintError> {
+    decode_inner(bytes, limits, false)
+}
+
+/// Like [`decode`], and keeps the working image's colours too (for [`super::thumbnail`]).
+pub fn decode_with_rgb(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<WorkingImage, FingerprintError> {
+    decode_inner(bytes, limits, true)
+}
+
+/// A full-size decoded image before shrinking: packed 8-bit samples of `pixel` type.
+struct Decoded {
+    data: Vec<u8>,
+    pixel: PixelType,
+    width: u32,
+    height: u32,
+    orientation: Orientation,
+    /// The data is the luma plane of a colour JPEG: its colours need a decode of their own.
+    colour_left_out: bool,
+}
+
+impl Decoded {
+    /// Shrinks to the working size and orients upright.
+    fn into_working(
+        self,
+        limits: &DecodeLimits,
+    ) -> Result<(Vec<u8>, PixelType, usize, usize), FingerprintError> {
+        let (w, h) = working_dims(self.width, self.height, limits.working_size);
+        let small = resize_packed(self.data, self.width, self.height, self.pixel, w, h)?;
+        let (w, h) = (w as usize, h as usize);
+        let turn = dihedral_of(self.orientation);
+        let (small, w, h) = match self.pixel {
+            PixelType::U8 => apply_to_packed::<1>(turn, small, w, h),
+            PixelType::U8x4 => apply_to_packed::<4>(turn, small, w, h),
+            _ => apply_to_packed::<3>(turn, small, w, h),
+        };
+        Ok((small, self.pixel, w, h))
+    }
+}
+
+fn decode_inner(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    want_rgb: bool,
+) -> Result<WorkingImage, FingerprintError> {
     let len = bytes.len() as u64;
     if len > limits.max_bytes {
         return Err(FingerprintError::FileTooLarge {
@@ -99,7 +161,190 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, Finge
             format: format_name(format),
         });
     }
+    let decoded = if format == ImageFormat::Jpeg {
+        decode_jpeg(bytes, limits, false)?
+    } else {
+        decode_with_image(bytes, format, limits)?
+    };
+    let (width, height) = (decoded.width, decoded.height);
+    let turns = matches!(
+        dihedral_of(decoded.orientation),
+        Dihedral::Rotate90 | Dihedral::Rotate270 | Dihedral::Transpose | Dihedral::Transverse
+    );
+    let (width, height) = if turns {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let colour_left_out = decoded.colour_left_out;
+    let (small, pixel, work_width, work_height) = decoded.into_working(limits)?;
+    let luma = luma_of(&small, pixel);
+    // The fingerprints always come from the same luma whatever else the caller wants, so that
+    // a registered file and the same file checked later hash alike: where the first decode left
+    // colour out, colour is a second decode, never a different luma.
+    let rgb = match (want_rgb, colour_left_out) {
+        (false, _) => None,
+        (true, false) => Some(rgb_of(small, pixel)),
+        (true, true) => {
+            let (colour, pixel, _, _) = decode_jpeg(bytes, limits, true)?.into_working(limits)?;
+            Some(rgb_of(colour, pixel))
+        }
+    };
+    Ok(WorkingImage {
+        format,
+        width,
+        height,
+        luma,
+        rgb,
+        work_width,
+        work_height,
+    })
+}
 
+/// BT.601 luma of shrunk pixels.
+fn luma_of(small: &[u8], pixel: PixelType) -> Vec<f32> {
+    match pixel {
+        PixelType::U8 => small.iter().map(|&v| f32::from(v)).collect(),
+        PixelType::U8x4 => small
+            .chunks_exact(4)
+            .map(|p| super::pdq::luma_of_pixel(p[0], p[1], p[2]))
+            .collect(),
+        _ => super::pdq::luma_from_rgb8(small),
+    }
+}
+
+/// Packed RGB of shrunk pixels. Alpha is dropped, not composited: the PDQ reference converts
+/// to RGB the same way, and a transparent pixel's colour is whatever the encoder left.
+fn rgb_of(small: Vec<u8>, pixel: PixelType) -> Vec<u8> {
+    match pixel {
+        PixelType::U8 => small.iter().flat_map(|&v| [v, v, v]).collect(),
+        PixelType::U8x4 => small
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        _ => small,
+    }
+}
+
+/// Bytes a zune-jpeg decode allocates, bounded from the header: the output, and for a
+/// progressive file the coefficients of every component at full size (64 `i16` per 8x8 block,
+/// blocks padded to the largest MCU, 32 pixels).
+fn jpeg_alloc_bound(width: u32, height: u32, components: u8, progressive: bool, out: u8) -> u64 {
+    let output = u64::from(width) * u64::from(height) * u64::from(out);
+    let coefficients = if progressive {
+        let pad = |v: u32| u64::from(v.div_ceil(32)) * 32;
+        pad(width) * pad(height) * 2 * u64::from(components)
+    } else {
+        0
+    };
+    output + coefficients
+}
+
+/// Decodes a JPEG's luma plane (`colour` false; RGB for files that have no such plane), or its
+/// colours (`colour` true).
+fn decode_jpeg(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    colour: bool,
+) -> Result<Decoded, FingerprintError> {
+    let len = bytes.len() as u64;
+    // No dimension cap inside zune-jpeg: the header's claim is checked here, so that an
+    // oversized file is named with its size (too large, or a bomb) like every other format.
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(jpeg_error)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| jpeg_error(DecodeErrors::ZeroError))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    if width == 0 || height == 0 {
+        return Err(FingerprintError::CorruptImage {
+            format: "jpg",
+            detail: "zero width or height".into(),
+        });
+    }
+    if width > limits.max_width
+        || height > limits.max_height
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+    {
+        return Err(too_large(width, height, len, limits));
+    }
+    let input = decoder.input_colorspace().unwrap_or(ColorSpace::YCbCr);
+    // Luma alone when the file has it as a plane; RGB (as `image` asks) for Adobe RGB, CMYK and
+    // YCCK files, whose luma must be computed from colour.
+    let (out, pixel) = match input {
+        ColorSpace::YCbCr if !colour => (ColorSpace::Luma, PixelType::U8),
+        ColorSpace::Luma => (ColorSpace::Luma, PixelType::U8),
+        _ => (ColorSpace::RGB, PixelType::U8x3),
+    };
+    let needed = jpeg_alloc_bound(
+        width,
+        height,
+        info.components,
+        info.sof.is_progressive(),
+        out.num_components() as u8,
+    );
+    if needed > limits.max_alloc {
+        return Err(FingerprintError::AllocationLimitExceeded {
+            needed,
+            max_alloc: limits.max_alloc,
+        });
+    }
+    // A broken EXIF block should not cost the upload its fingerprint: assume upright.
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
+    decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
+    let data = decoder.decode().map_err(jpeg_error)?;
+    let expected = u64::from(width) * u64::from(height) * out.num_components() as u64;
+    if data.len() as u64 != expected {
+        return Err(FingerprintError::CorruptImage {
+            format: "jpg",
+            detail: format!("decoded {} bytes, expected {expected}", data.len()),
+        });
+    }
+    Ok(Decoded {
+        data,
+        pixel,
+        width,
+        height,
+        orientation,
+        colour_left_out: input == ColorSpace::YCbCr && !colour,
+    })
+}
+
+fn jpeg_error(e: DecodeErrors) -> FingerprintError {
+    match e {
+        DecodeErrors::ExhaustedData => FingerprintError::TruncatedImage { format: "jpg" },
+        DecodeErrors::Unsupported(scheme) => FingerprintError::UnsupportedFormat {
+            format: format!("jpg ({scheme:?})"),
+        },
+        other => {
+            let detail = other.to_string();
+            let lower = detail.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of file") || lower.contains("truncat") {
+                FingerprintError::TruncatedImage { format: "jpg" }
+            } else {
+                FingerprintError::CorruptImage {
+                    format: "jpg",
+                    detail,
+                }
+            }
+        }
+    }
+}
+
+/// Every format but JPEG, through `image` under its own limits.
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> Result<Decoded, FingerprintError> {
+    let len = bytes.len() as u64;
     let mut image_limits = Limits::default();
     image_limits.max_image_width = Some(limits.max_width);
     image_limits.max_image_height = Some(limits.max_height);
@@ -133,22 +378,20 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, Finge
     // A broken EXIF block should not cost the upload its fingerprint: assume upright.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(e, format, limits))?;
-
-    let (rgb, w, h) = shrink_to_rgb(image, limits.working_size)?;
-    let turn = dihedral_of(orientation);
-    let (rgb, work_width, work_height) = apply_to_rgb(turn, &rgb, w, h);
-    let (width, height) = if work_width == w {
-        (width, height)
-    } else {
-        (height, width)
+    let (data, pixel) = match image {
+        DynamicImage::ImageRgb8(buf) => (buf.into_raw(), PixelType::U8x3),
+        DynamicImage::ImageRgba8(buf) => (buf.into_raw(), PixelType::U8x4),
+        DynamicImage::ImageLuma8(buf) => (buf.into_raw(), PixelType::U8),
+        // 16-bit and float images are rare enough to pay for a full-size conversion.
+        other => (other.to_rgb8().into_raw(), PixelType::U8x3),
     };
-    Ok(WorkingImage {
-        format,
+    Ok(Decoded {
+        data,
+        pixel,
         width,
         height,
-        rgb,
-        work_width,
-        work_height,
+        orientation,
+        colour_left_out: false,
     })
 }
 
@@ -252,16 +495,20 @@ fn dihedral_of(o: Orientation) -> Dihedral {
     }
 }
 
-pub(crate) fn apply_to_rgb(
+/// Applies `t` to packed pixels of `N` bytes each.
+pub(crate) fn apply_to_packed<const N: usize>(
     t: Dihedral,
-    rgb: &[u8],
+    data: Vec<u8>,
     width: usize,
     height: usize,
 ) -> (Vec<u8>, usize, usize) {
     if t == Dihedral::Original {
-        return (rgb.to_vec(), width, height);
+        return (data, width, height);
     }
-    let pixels: Vec<[u8; 3]> = rgb.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    let pixels: Vec<[u8; N]> = data
+        .chunks_exact(N)
+        .map(|p| p.try_into().expect("chunks of N"))
+        .collect();
     let (moved, w, h) = t.apply(&pixels, width, height);
     (moved.into_iter().flatten().collect(), w, h)
 }
@@ -278,8 +525,7 @@ pub(crate) fn working_dims(width: u32, height: u32, max_side: u32) -> (u32, u32)
     (w, h)
 }
 
-/// Area-averaging resize of packed pixels. Alpha is dropped, not composited: the PDQ reference
-/// converts to RGB the same way, and a transparent pixel's colour is whatever the encoder left.
+/// Area-averaging resize of packed pixels (alpha, if any, is resized like any other channel).
 pub(crate) fn resize_packed(
     data: Vec<u8>,
     width: u32,
@@ -305,40 +551,6 @@ pub(crate) fn resize_packed(
         .resize(&src, &mut dst, &options)
         .map_err(|e| internal(e.to_string()))?;
     Ok(dst.into_vec())
-}
-
-fn shrink_to_rgb(
-    image: DynamicImage,
-    max_side: u32,
-) -> Result<(Vec<u8>, usize, usize), FingerprintError> {
-    let (width, height) = (image.width(), image.height());
-    let (w, h) = working_dims(width, height, max_side);
-    let rgb = match image {
-        DynamicImage::ImageRgb8(buf) => {
-            resize_packed(buf.into_raw(), width, height, PixelType::U8x3, w, h)?
-        }
-        DynamicImage::ImageRgba8(buf) => {
-            let small = resize_packed(buf.into_raw(), width, height, PixelType::U8x4, w, h)?;
-            small
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect()
-        }
-        DynamicImage::ImageLuma8(buf) => {
-            let small = resize_packed(buf.into_raw(), width, height, PixelType::U8, w, h)?;
-            small.into_iter().flat_map(|v| [v, v, v]).collect()
-        }
-        // 16-bit and float images are rare enough to pay for a full-size conversion.
-        other => resize_packed(
-            other.to_rgb8().into_raw(),
-            width,
-            height,
-            PixelType::U8x3,
-            w,
-            h,
-        )?,
-    };
-    Ok((rgb, w as usize, h as usize))
 }
 
 #[cfg(test)]
@@ -388,7 +600,8 @@ mod tests {
         let bytes = encode(&photo(1600, 900), ImageFormat::Png);
         let w = decode(&bytes, &DecodeLimits::default()).unwrap();
         assert_eq!((w.work_width, w.work_height), (512, 288));
-        assert_eq!(w.rgb.len(), 512 * 288 * 3);
+        assert_eq!(w.luma.len(), 512 * 288);
+        assert!(w.rgb.is_none());
     }
 
     #[test]
@@ -512,7 +725,7 @@ mod tests {
         ] {
             let mut expected = img.clone();
             expected.apply_orientation(o);
-            let (ours, w, h) = apply_to_rgb(dihedral_of(o), &raw, 5, 3);
+            let (ours, w, h) = apply_to_packed::<3>(dihedral_of(o), raw.clone(), 5, 3);
             assert_eq!((w as u32, h as u32), (expected.width(), expected.height()));
             assert_eq!(ours, expected.to_rgb8().into_raw(), "{o:?}");
         }

@@ -37,7 +37,7 @@ fn fixture_bytes(name: &str) -> Vec<u8> {
 /// PDQ of a fixture exactly as the reference sees it: decoded, not trimmed.
 fn our_pdq(bytes: &[u8]) -> PdqHashes {
     let w = decode::decode(bytes, &DecodeLimits::default()).unwrap();
-    pdq::pdq_from_luma(&pdq::luma_from_rgb8(&w.rgb), w.work_width, w.work_height)
+    pdq::pdq_from_luma(&w.luma, w.work_width, w.work_height)
 }
 
 /// Largest Hamming distance to the reference allowed for a trustworthy hash. Measured maxima
@@ -104,7 +104,7 @@ fn dihedral_variants_equal_hashes_of_transformed_images() {
         .filter(|f| f.quality >= 50 && f.file != "stripes.png");
     for f in photos {
         let w = decode::decode(&fixture_bytes(&f.file), &DecodeLimits::default()).unwrap();
-        let luma = pdq::luma_from_rgb8(&w.rgb);
+        let luma = w.luma;
         let hashes = pdq::pdq_from_luma(&luma, w.work_width, w.work_height);
         for (k, t) in Dihedral::ALL.into_iter().enumerate() {
             let (moved, mw, mh) = t.apply(&luma, w.work_width, w.work_height);
