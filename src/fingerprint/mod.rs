@@ -185,18 +185,22 @@ pub fn fingerprint_working(
     let luma8: Vec<u8> = luma.iter().map(|v| v.round() as u8).collect();
     let rect = borders::content_rect(&luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
-    let untrimmed = trimmed.then(|| pdq::pdq_from_luma(luma, w, h).variants);
-    let (luma, luma8) = if trimmed {
+    let (pdq, phash_dihedral, untrimmed) = if trimmed {
+        let (cw, ch) = (rect.width(), rect.height());
+        let content = borders::crop(luma, w, 1, rect);
+        let content8 = borders::crop(&luma8, w, 1, rect);
         (
-            borders::crop(luma, w, 1, rect),
-            borders::crop(&luma8, w, 1, rect),
+            pdq::pdq_from_luma(&content, cw, ch),
+            phash::phash_variants(&content8, cw, ch)?,
+            Some(pdq::pdq_from_luma(luma, w, h).variants),
         )
     } else {
-        (luma.clone(), luma8)
+        (
+            pdq::pdq_from_luma(luma, w, h),
+            phash::phash_variants(&luma8, w, h)?,
+            None,
+        )
     };
-    let (cw, ch) = (rect.width(), rect.height());
-    let pdq = pdq::pdq_from_luma(&luma, cw, ch);
-    let phash_dihedral = phash::phash_variants(&luma8, cw, ch)?;
     Ok(Fingerprints {
         algorithm: ALGORITHM_VERSION.to_string(),
         sha256,

@@ -255,42 +255,42 @@ fn sample_positions(n: usize) -> [usize; DOWNSAMPLED] {
 }
 
 /// The Jarosz filter (two box passes along each axis), evaluated only where decimation to
-/// 64x64 samples it. The passes along the two axes commute, so the columns are filtered first,
-/// whole rows at a time (contiguous, vectorisable): the first column pass as a running sum that
-/// slides down the image and is read only at the rows the second pass needs, the second only
-/// at the 64 sampled rows; then the row passes run on those 64 rows alone. The result equals
-/// filtering every pixel and then decimating (the test below keeps that version) to float
-/// rounding, at a fraction of the cost: the full filter was half the time of a fingerprint.
+/// 64x64 samples it. Columns first, whole rows at a time (contiguous, vectorisable): the first
+/// pass as a running sum sliding down the image, read only where the second pass needs it, and
+/// the second only at the 64 sampled rows, written transposed. The passes along the two axes
+/// commute, so the same step on that transposed 64-row strip filters the rows. The result
+/// equals filtering every pixel and then decimating (the test below keeps that version) to
+/// float rounding, at a small fraction of the cost: the full filter was half the time of a
+/// fingerprint (docs/BENCHMARKS-fingerprint.md).
 fn jarosz_decimated(luma: &[f32], width: usize, height: usize) -> Vec<f32> {
-    let (row_window, col_window) = (window_size(width), window_size(height));
-    let (ahead, behind) = reach(col_window);
-    let mut column = ColumnBox::new(luma, width, height, col_window);
+    let strip = columns_filtered_and_sampled(luma, width, height, window_size(height));
+    columns_filtered_and_sampled(&strip, DOWNSAMPLED, width, window_size(width))
+}
+
+/// Two box passes down each column of a row-major `width` x `height` image, kept at the 64
+/// sampled rows only and written transposed: `out[x * 64 + i]` is column `x` at sampled row `i`.
+fn columns_filtered_and_sampled(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    window: usize,
+) -> Vec<f32> {
+    let (ahead, behind) = reach(window);
+    let mut column = ColumnBox::new(data, width, height, window);
     let mut acc = vec![0f64; width];
-    let mut rows = vec![0f32; DOWNSAMPLED * width];
-    for (y, out) in sample_positions(height)
-        .into_iter()
-        .zip(rows.chunks_exact_mut(width))
-    {
+    let mut out = vec![0f32; width * DOWNSAMPLED];
+    for (i, y) in sample_positions(height).into_iter().enumerate() {
         let (lo, hi) = (y.saturating_sub(behind), (y + ahead).min(height - 1));
         acc.fill(0.0);
         for k in lo..=hi {
             column.add_row_to(k, &mut acc);
         }
         let inv = 1.0 / (hi + 1 - lo) as f64;
-        for (o, a) in out.iter_mut().zip(&acc) {
-            *o = (a * inv) as f32;
+        for (x, a) in acc.iter().enumerate() {
+            out[x * DOWNSAMPLED + i] = (a * inv) as f32;
         }
     }
-    let xs = sample_positions(width);
-    let mut line = Vec::with_capacity(width);
-    let mut prefix = Vec::with_capacity(width + 1);
-    let mut small = Vec::with_capacity(DOWNSAMPLED * DOWNSAMPLED);
-    for row in rows.chunks_exact(width) {
-        box_1d(row, row_window, &mut line, &mut prefix);
-        prefix_sums(&line, &mut prefix);
-        small.extend(xs.iter().map(|&x| window_mean(&prefix, x, row_window)));
-    }
-    small
+    out
 }
 
 /// One box pass down every column, as a window sum per column (f64, so that tall images do not
@@ -376,33 +376,6 @@ impl<'a> ColumnBox<'a> {
             *a += f64::from((s * inv) as f32);
         }
     }
-}
-
-/// f64 prefix sums keep long rows from drifting the way a running f32 sum would.
-fn prefix_sums(input: &[f32], prefix: &mut Vec<f64>) {
-    prefix.clear();
-    prefix.push(0f64);
-    let mut acc = 0f64;
-    for v in input {
-        acc += f64::from(*v);
-        prefix.push(acc);
-    }
-}
-
-/// Mean over the window around `k`, shrinking at the ends instead of padding.
-fn window_mean(prefix: &[f64], k: usize, window: usize) -> f32 {
-    let n = prefix.len() - 1;
-    let (ahead, behind) = reach(window);
-    let lo = k.saturating_sub(behind);
-    let hi = (k + ahead).min(n - 1);
-    ((prefix[hi + 1] - prefix[lo]) / (hi + 1 - lo) as f64) as f32
-}
-
-/// One box pass along a line.
-fn box_1d(input: &[f32], window: usize, out: &mut Vec<f32>, prefix: &mut Vec<f64>) {
-    prefix_sums(input, prefix);
-    out.clear();
-    out.extend((0..input.len()).map(|k| window_mean(prefix, k, window)));
 }
 
 /// Counts gradients between neighbours of the 64x64 image in percent-of-range units, truncated
@@ -501,6 +474,33 @@ mod tests {
             }
         }
         out
+    }
+
+    /// f64 prefix sums keep long rows from drifting the way a running f32 sum would.
+    fn prefix_sums(input: &[f32], prefix: &mut Vec<f64>) {
+        prefix.clear();
+        prefix.push(0f64);
+        let mut acc = 0f64;
+        for v in input {
+            acc += f64::from(*v);
+            prefix.push(acc);
+        }
+    }
+
+    /// Mean over the window around `k`, shrinking at the ends instead of padding.
+    fn window_mean(prefix: &[f64], k: usize, window: usize) -> f32 {
+        let n = prefix.len() - 1;
+        let (ahead, behind) = reach(window);
+        let lo = k.saturating_sub(behind);
+        let hi = (k + ahead).min(n - 1);
+        ((prefix[hi + 1] - prefix[lo]) / (hi + 1 - lo) as f64) as f32
+    }
+
+    /// One box pass along a line.
+    fn box_1d(input: &[f32], window: usize, out: &mut Vec<f32>, prefix: &mut Vec<f64>) {
+        prefix_sums(input, prefix);
+        out.clear();
+        out.extend((0..input.len()).map(|k| window_mean(prefix, k, window)));
     }
 
     /// The Jarosz filter as the reference lays it out: every pixel, rows then columns, twice,
