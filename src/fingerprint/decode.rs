@@ -70,6 +70,8 @@ pub struct WorkingImage {
     pub height: u32,
     /// BT.601 luma (0..=255), `work_width` x `work_height`, longest side at most `working_size`.
     pub luma: Vec<f32>,
+    /// The same rounded to integers (border trimming and pHash read these).
+    pub luma8: Vec<u8>,
     /// Packed RGB8 of the same size; only when asked for ([`decode_with_rgb`]): the
     /// fingerprints never read colour.
     pub rgb: Option<Vec<u8>>,
@@ -179,6 +181,11 @@ fn decode_inner(
     let colour_left_out = decoded.colour_left_out;
     let (small, pixel, work_width, work_height) = decoded.into_working(limits)?;
     let luma = luma_of(&small, pixel);
+    let luma8 = match pixel {
+        // Already integers: the decoder's own samples.
+        PixelType::U8 => small.clone(),
+        _ => luma.iter().map(|v| v.round() as u8).collect(),
+    };
     // The fingerprints always come from the same luma whatever else the caller wants, so that
     // a registered file and the same file checked later hash alike: where the first decode left
     // colour out, colour is a second decode, never a different luma.
@@ -195,6 +202,7 @@ fn decode_inner(
         width,
         height,
         luma,
+        luma8,
         rgb,
         work_width,
         work_height,

@@ -182,13 +182,13 @@ pub fn fingerprint_working(
 ) -> Result<Fingerprints, FingerprintError> {
     let (w, h) = (working.work_width, working.work_height);
     let luma = &working.luma;
-    let luma8: Vec<u8> = luma.iter().map(|v| v.round() as u8).collect();
-    let rect = borders::content_rect(&luma8, w, h);
+    let luma8 = &working.luma8;
+    let rect = borders::content_rect(luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
     let (pdq, phash_dihedral, untrimmed) = if trimmed {
         let (cw, ch) = (rect.width(), rect.height());
         let content = borders::crop(luma, w, 1, rect);
-        let content8 = borders::crop(&luma8, w, 1, rect);
+        let content8 = borders::crop(luma8, w, 1, rect);
         (
             pdq::pdq_from_luma(&content, cw, ch),
             phash::phash_variants(&content8, cw, ch)?,
@@ -197,7 +197,7 @@ pub fn fingerprint_working(
     } else {
         (
             pdq::pdq_from_luma(luma, w, h),
-            phash::phash_variants(&luma8, w, h)?,
+            phash::phash_variants(luma8, w, h)?,
             None,
         )
     };
