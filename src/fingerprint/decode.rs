@@ -6,12 +6,14 @@
 //! `DecodeLimits::max_alloc`. Fingerprints need at most 512 pixels a side, so the full-size image
 //! only lives long enough to be shrunk by `fast_image_resize`.
 //!
-//! JPEG, nearly every upload, goes straight to zune-jpeg (the decoder `image` uses) asking for
-//! the luma plane only: the hashes read nothing else, and skipping the chroma planes' inverse
-//! DCT, upsampling and colour conversion made decoding about 1.6x faster on the benchmark
-//! corpus (docs/BENCHMARKS-fingerprint.md). JPEG's Y is BT.601 luma, the weights PDQ uses.
-//! DCT-domain downscaling (`jpeg-decoder`'s `scale`) was measured too and lost: its entropy
-//! decoder is slower than zune-jpeg's, and entropy decoding is most of the cost at any scale.
+//! JPEG, nearly every upload, goes straight to zune-jpeg (the decoder `image` uses, with the
+//! same options), so that the header is parsed once, the input is not copied, and a progressive
+//! file's coefficient memory is counted against the cap before decoding. Two faster routes were
+//! measured and not taken (docs/BENCHMARKS-fingerprint.md): decoding the Y plane alone (1.5x
+//! faster per fingerprint, but a JPEG then hashes a little differently from a PNG of the same
+//! pixels, which cost 0.3% of recall at the thresholds), and DCT-domain downscaling with
+//! `jpeg-decoder` (its entropy decoder is slower than zune-jpeg's, and entropy decoding is most
+//! of the cost at any scale).
 
 use std::io::Cursor;
 
@@ -117,8 +119,6 @@ struct Decoded {
     width: u32,
     height: u32,
     orientation: Orientation,
-    /// The data is the luma plane of a colour JPEG: its colours need a decode of their own.
-    colour_left_out: bool,
 }
 
 impl Decoded {
@@ -164,7 +164,7 @@ fn decode_inner(
         });
     }
     let decoded = if format == ImageFormat::Jpeg {
-        decode_jpeg(bytes, limits, false)?
+        decode_jpeg(bytes, limits)?
     } else {
         decode_with_image(bytes, format, limits)?
     };
@@ -178,7 +178,6 @@ fn decode_inner(
     } else {
         (width, height)
     };
-    let colour_left_out = decoded.colour_left_out;
     let (small, pixel, work_width, work_height) = decoded.into_working(limits)?;
     let luma = luma_of(&small, pixel);
     let luma8 = match pixel {
@@ -186,17 +185,7 @@ fn decode_inner(
         PixelType::U8 => small.clone(),
         _ => luma.iter().map(|v| v.round() as u8).collect(),
     };
-    // The fingerprints always come from the same luma whatever else the caller wants, so that
-    // a registered file and the same file checked later hash alike: where the first decode left
-    // colour out, colour is a second decode, never a different luma.
-    let rgb = match (want_rgb, colour_left_out) {
-        (false, _) => None,
-        (true, false) => Some(rgb_of(small, pixel)),
-        (true, true) => {
-            let (colour, pixel, _, _) = decode_jpeg(bytes, limits, true)?.into_working(limits)?;
-            Some(rgb_of(colour, pixel))
-        }
-    };
+    let rgb = want_rgb.then(|| rgb_of(small, pixel));
     Ok(WorkingImage {
         format,
         width,
@@ -212,7 +201,12 @@ fn decode_inner(
 /// BT.601 luma of shrunk pixels.
 fn luma_of(small: &[u8], pixel: PixelType) -> Vec<f32> {
     match pixel {
-        PixelType::U8 => small.iter().map(|&v| f32::from(v)).collect(),
+        // Through the RGB weights, not `f32::from`: their sum is not exactly 1 in f32, and a
+        // grey image must hash as it did when it was expanded to RGB first.
+        PixelType::U8 => small
+            .iter()
+            .map(|&v| super::pdq::luma_of_pixel(v, v, v))
+            .collect(),
         PixelType::U8x4 => small
             .chunks_exact(4)
             .map(|p| super::pdq::luma_of_pixel(p[0], p[1], p[2]))
@@ -248,13 +242,8 @@ fn jpeg_alloc_bound(width: u32, height: u32, components: u8, progressive: bool, 
     output + coefficients
 }
 
-/// Decodes a JPEG's luma plane (`colour` false; RGB for files that have no such plane), or its
-/// colours (`colour` true).
-fn decode_jpeg(
-    bytes: &[u8],
-    limits: &DecodeLimits,
-    colour: bool,
-) -> Result<Decoded, FingerprintError> {
+/// Decodes a JPEG as `image` would: grey files to luma, every other colour space to RGB.
+fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FingerprintError> {
     let len = bytes.len() as u64;
     // No dimension cap inside zune-jpeg: the header's claim is checked here, so that an
     // oversized file is named with its size (too large, or a bomb) like every other format.
@@ -281,10 +270,7 @@ fn decode_jpeg(
         return Err(too_large(width, height, len, limits));
     }
     let input = decoder.input_colorspace().unwrap_or(ColorSpace::YCbCr);
-    // Luma alone when the file has it as a plane; RGB (as `image` asks) for Adobe RGB, CMYK and
-    // YCCK files, whose luma must be computed from colour.
     let (out, pixel) = match input {
-        ColorSpace::YCbCr if !colour => (ColorSpace::Luma, PixelType::U8),
         ColorSpace::Luma => (ColorSpace::Luma, PixelType::U8),
         _ => (ColorSpace::RGB, PixelType::U8x3),
     };
@@ -321,7 +307,6 @@ fn decode_jpeg(
         width,
         height,
         orientation,
-        colour_left_out: input == ColorSpace::YCbCr && !colour,
     })
 }
 
@@ -399,7 +384,6 @@ fn decode_with_image(
         width,
         height,
         orientation,
-        colour_left_out: false,
     })
 }
 
