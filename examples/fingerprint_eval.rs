@@ -20,12 +20,19 @@ fn read_tsv(path: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// Time this thread has spent on a CPU, in nanoseconds (Linux's per-thread scheduler
-/// statistics). Wall time on a shared machine also counts the slices other processes ran in;
-/// the speed comparison reads both sides' CPU time from the same source (bench/robustness).
+/// Time this thread has spent on a CPU, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`, which
+/// Python's `time.thread_time` reads too). Wall time on a shared machine also counts the slices
+/// other processes ran in; the speed comparison (bench/robustness/run.py) reads both sides'
+/// CPU time from the same clock. The scheduler statistics in /proc were tried first: they are
+/// brought up to date only at ticks and context switches, so per-query deltas were wrong.
 fn thread_cpu_ns() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().next()?.parse().ok()
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 fn main() {
