@@ -702,6 +702,71 @@ mod tests {
         }
     }
 
+    /// Made with Pillow (`progressive=True`; `exif` with Orientation 6): 64x48 gradients with
+    /// noise.
+    const PROGRESSIVE_JPEG: &[u8] = include_bytes!("testdata/progressive-64x48.jpg");
+    const ROTATED_JPEG: &[u8] = include_bytes!("testdata/orientation-6-64x48.jpg");
+
+    #[test]
+    fn a_jpeg_claiming_a_huge_image_is_a_decompression_bomb() {
+        let mut bytes = encode(&photo(16, 16), ImageFormat::Jpeg);
+        // Baseline start-of-frame: FF C0, length, precision, then height and width.
+        let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        bytes[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&30_000u16.to_be_bytes());
+        match decode(&bytes, &DecodeLimits::default()) {
+            Err(FingerprintError::DecompressionBomb {
+                width: 30_000,
+                height: 30_000,
+                ..
+            }) => {}
+            other => panic!("expected DecompressionBomb, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_jpeg_is_refused_before_decoding_when_its_memory_would_pass_the_cap() {
+        let bytes = encode(&photo(200, 100), ImageFormat::Jpeg);
+        let tight = DecodeLimits {
+            max_alloc: 200 * 100 * 3 - 1,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &tight),
+            Err(FingerprintError::AllocationLimitExceeded { needed: 60_000, .. })
+        ));
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_its_coefficients_against_the_cap() {
+        let w = decode(PROGRESSIVE_JPEG, &DecodeLimits::default()).unwrap();
+        assert_eq!((w.width, w.height), (64, 48));
+        // The RGB output fits, the output plus 2 bytes per pixel per component does not.
+        let tight = DecodeLimits {
+            max_alloc: 64 * 48 * 3 * 2,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode(PROGRESSIVE_JPEG, &tight),
+            Err(FingerprintError::AllocationLimitExceeded { .. })
+        ));
+    }
+
+    #[test]
+    fn a_jpeg_exif_orientation_is_applied() {
+        let w = decode_with_rgb(ROTATED_JPEG, &DecodeLimits::default()).unwrap();
+        assert_eq!((w.width, w.height), (48, 64));
+        assert_eq!((w.work_width, w.work_height), (48, 64));
+        let upright = decode(PROGRESSIVE_JPEG, &DecodeLimits::default()).unwrap();
+        // Orientation 6 is a clockwise quarter turn: the upright image's bottom-left corner
+        // (dark in x, bright in y) comes to the top-left.
+        let corner = |luma: &[u8], width: usize, x: usize, y: usize| luma[y * width + x];
+        let rgb = w.rgb.as_ref().unwrap();
+        assert_eq!(rgb.len(), 48 * 64 * 3);
+        assert!(corner(&upright.luma8, 64, 0, 47) > corner(&upright.luma8, 64, 0, 0) + 60);
+        assert!(corner(&w.luma8, 48, 0, 0) > corner(&w.luma8, 48, 47, 0) + 60);
+    }
+
     #[test]
     fn exif_orientation_maps_like_image_applies_it() {
         let img = DynamicImage::ImageRgb8(photo(5, 3));
