@@ -153,6 +153,21 @@ fn pad(img: &RgbImage, left: u32, top: u32, right: u32, bottom: u32, colour: [u8
 }
 
 #[test]
+fn registering_with_a_thumbnail_gives_the_fingerprints_a_check_gives() {
+    for name in ["coffee.jpg", "chelsea.png"] {
+        let bytes = fixture_bytes(name);
+        let (with_thumbnail, preview) =
+            fingerprint_with_thumbnail(&bytes, &DecodeLimits::default(), 256).unwrap();
+        assert_eq!(
+            with_thumbnail,
+            fingerprint(&bytes, &DecodeLimits::default()).unwrap(),
+            "{name}"
+        );
+        assert_eq!(image::guess_format(&preview).unwrap(), ImageFormat::Jpeg);
+    }
+}
+
+#[test]
 fn fingerprints_serialise_as_hex_and_round_trip() {
     let fp = fingerprint(&fixture_bytes("chelsea.png"), &DecodeLimits::default()).unwrap();
     assert_eq!(fp.algorithm, ALGORITHM_VERSION);
