@@ -1,10 +1,19 @@
-//! Bytes to a small RGB working image, within hard limits.
+//! Bytes to a small working image (luma, and RGB when a thumbnail is wanted), within hard limits.
 //!
 //! The format is sniffed from the content, never taken from a file name or a declared type.
-//! Every decode runs under `image::Limits`, so a file that lies about its size cannot make the
-//! decoder allocate past `DecodeLimits::max_alloc`. Fingerprints need at most 512 pixels a side,
-//! so the full-size image only lives long enough to be shrunk by `fast_image_resize`: `image`
-//! 0.25 decodes JPEG with zune-jpeg, which offers no DCT-domain downscaling through `image`.
+//! Every decode is checked against [`DecodeLimits`] from the header before any pixel buffer is
+//! allocated, so a file that lies about its size cannot make the decoder allocate past
+//! `DecodeLimits::max_alloc`. Fingerprints need at most 512 pixels a side, so the full-size image
+//! only lives long enough to be shrunk by `fast_image_resize`.
+//!
+//! JPEG, nearly every upload, goes straight to zune-jpeg (the decoder `image` uses, with the
+//! same options), so that the header is parsed once, the input is not copied, and a progressive
+//! file's coefficient memory is counted against the cap before decoding. Two faster routes were
+//! measured and not taken (docs/BENCHMARKS-fingerprint.md): decoding the Y plane alone (1.5x
+//! faster per fingerprint, but a JPEG then hashes a little differently from a PNG of the same
+//! pixels, which cost 0.3% of recall at the thresholds), and DCT-domain downscaling with
+//! `jpeg-decoder` (its entropy decoder is slower than zune-jpeg's, and entropy decoding is most
+//! of the cost at any scale).
 
 use std::io::Cursor;
 
@@ -13,6 +22,11 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use image::error::{ImageError, LimitErrorKind};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use zune_core::bytestream::ZCursor;
+use zune_core::colorspace::ColorSpace;
+use zune_core::options::DecoderOptions;
+use zune_jpeg::errors::DecodeErrors;
+use zune_jpeg::JpegDecoder;
 
 use super::pdq::Dihedral;
 use super::FingerprintError;
@@ -56,8 +70,13 @@ pub struct WorkingImage {
     /// Size of the full image after EXIF orientation.
     pub width: u32,
     pub height: u32,
-    /// Packed RGB8, `work_width` x `work_height`, longest side at most `working_size`.
-    pub rgb: Vec<u8>,
+    /// BT.601 luma (0..=255), `work_width` x `work_height`, longest side at most `working_size`.
+    pub luma: Vec<f32>,
+    /// The same rounded to integers (border trimming and pHash read these).
+    pub luma8: Vec<u8>,
+    /// Packed RGB8 of the same size; only when asked for ([`decode_with_rgb`]): the
+    /// fingerprints never read colour.
+    pub rgb: Option<Vec<u8>>,
     pub work_width: usize,
     pub work_height: usize,
 }
@@ -79,8 +98,53 @@ pub(crate) fn format_name(format: ImageFormat) -> &'static str {
         .unwrap_or("unknown")
 }
 
-/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`].
+/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`] that
+/// has luma only.
 pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, FingerprintError> {
+    decode_inner(bytes, limits, false)
+}
+
+/// Like [`decode`], and keeps the working image's colours too (for [`super::thumbnail`]).
+pub fn decode_with_rgb(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<WorkingImage, FingerprintError> {
+    decode_inner(bytes, limits, true)
+}
+
+/// A full-size decoded image before shrinking: packed 8-bit samples of `pixel` type.
+struct Decoded {
+    data: Vec<u8>,
+    pixel: PixelType,
+    width: u32,
+    height: u32,
+    orientation: Orientation,
+}
+
+impl Decoded {
+    /// Shrinks to the working size and orients upright.
+    fn into_working(
+        self,
+        limits: &DecodeLimits,
+    ) -> Result<(Vec<u8>, PixelType, usize, usize), FingerprintError> {
+        let (w, h) = working_dims(self.width, self.height, limits.working_size);
+        let small = resize_packed(self.data, self.width, self.height, self.pixel, w, h)?;
+        let (w, h) = (w as usize, h as usize);
+        let turn = dihedral_of(self.orientation);
+        let (small, w, h) = match self.pixel {
+            PixelType::U8 => apply_to_packed::<1>(turn, small, w, h),
+            PixelType::U8x4 => apply_to_packed::<4>(turn, small, w, h),
+            _ => apply_to_packed::<3>(turn, small, w, h),
+        };
+        Ok((small, self.pixel, w, h))
+    }
+}
+
+fn decode_inner(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    want_rgb: bool,
+) -> Result<WorkingImage, FingerprintError> {
     let len = bytes.len() as u64;
     if len > limits.max_bytes {
         return Err(FingerprintError::FileTooLarge {
@@ -99,7 +163,181 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, Finge
             format: format_name(format),
         });
     }
+    let decoded = if format == ImageFormat::Jpeg {
+        decode_jpeg(bytes, limits)?
+    } else {
+        decode_with_image(bytes, format, limits)?
+    };
+    let (width, height) = (decoded.width, decoded.height);
+    let turns = matches!(
+        dihedral_of(decoded.orientation),
+        Dihedral::Rotate90 | Dihedral::Rotate270 | Dihedral::Transpose | Dihedral::Transverse
+    );
+    let (width, height) = if turns {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let (small, pixel, work_width, work_height) = decoded.into_working(limits)?;
+    let luma = luma_of(&small, pixel);
+    let luma8 = match pixel {
+        // Already integers: the decoder's own samples.
+        PixelType::U8 => small.clone(),
+        _ => luma.iter().map(|v| v.round() as u8).collect(),
+    };
+    let rgb = want_rgb.then(|| rgb_of(small, pixel));
+    Ok(WorkingImage {
+        format,
+        width,
+        height,
+        luma,
+        luma8,
+        rgb,
+        work_width,
+        work_height,
+    })
+}
 
+/// BT.601 luma of shrunk pixels.
+fn luma_of(small: &[u8], pixel: PixelType) -> Vec<f32> {
+    match pixel {
+        // Through the RGB weights, not `f32::from`: their sum is not exactly 1 in f32, and a
+        // grey image must hash as it did when it was expanded to RGB first.
+        PixelType::U8 => small
+            .iter()
+            .map(|&v| super::pdq::luma_of_pixel(v, v, v))
+            .collect(),
+        PixelType::U8x4 => small
+            .chunks_exact(4)
+            .map(|p| super::pdq::luma_of_pixel(p[0], p[1], p[2]))
+            .collect(),
+        _ => super::pdq::luma_from_rgb8(small),
+    }
+}
+
+/// Packed RGB of shrunk pixels. Alpha is dropped, not composited: the PDQ reference converts
+/// to RGB the same way, and a transparent pixel's colour is whatever the encoder left.
+fn rgb_of(small: Vec<u8>, pixel: PixelType) -> Vec<u8> {
+    match pixel {
+        PixelType::U8 => small.iter().flat_map(|&v| [v, v, v]).collect(),
+        PixelType::U8x4 => small
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        _ => small,
+    }
+}
+
+/// Bytes a zune-jpeg decode allocates, bounded from the header: the output, and for a
+/// progressive file the coefficients of every component at full size (64 `i16` per 8x8 block,
+/// blocks padded to the largest MCU, 32 pixels).
+fn jpeg_alloc_bound(width: u32, height: u32, components: u8, progressive: bool, out: u8) -> u64 {
+    let output = u64::from(width) * u64::from(height) * u64::from(out);
+    let coefficients = if progressive {
+        let pad = |v: u32| u64::from(v.div_ceil(32)) * 32;
+        pad(width) * pad(height) * 2 * u64::from(components)
+    } else {
+        0
+    };
+    output + coefficients
+}
+
+/// Decodes a JPEG as `image` would: grey files to luma, every other colour space to RGB.
+fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FingerprintError> {
+    let len = bytes.len() as u64;
+    // No dimension cap inside zune-jpeg: the header's claim is checked here, so that an
+    // oversized file is named with its size (too large, or a bomb) like every other format.
+    let options = DecoderOptions::default()
+        .set_strict_mode(false)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX);
+    let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(jpeg_error)?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| jpeg_error(DecodeErrors::ZeroError))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    if width == 0 || height == 0 {
+        return Err(FingerprintError::CorruptImage {
+            format: "jpg",
+            detail: "zero width or height".into(),
+        });
+    }
+    if width > limits.max_width
+        || height > limits.max_height
+        || u64::from(width) * u64::from(height) > limits.max_pixels
+    {
+        return Err(too_large(width, height, len, limits));
+    }
+    let input = decoder.input_colorspace().unwrap_or(ColorSpace::YCbCr);
+    let (out, pixel) = match input {
+        ColorSpace::Luma => (ColorSpace::Luma, PixelType::U8),
+        _ => (ColorSpace::RGB, PixelType::U8x3),
+    };
+    let needed = jpeg_alloc_bound(
+        width,
+        height,
+        info.components,
+        info.sof.is_progressive(),
+        out.num_components() as u8,
+    );
+    if needed > limits.max_alloc {
+        return Err(FingerprintError::AllocationLimitExceeded {
+            needed,
+            max_alloc: limits.max_alloc,
+        });
+    }
+    // A broken EXIF block should not cost the upload its fingerprint: assume upright.
+    let orientation = decoder
+        .exif()
+        .and_then(|exif| Orientation::from_exif_chunk(exif))
+        .unwrap_or(Orientation::NoTransforms);
+    decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
+    let data = decoder.decode().map_err(jpeg_error)?;
+    let expected = u64::from(width) * u64::from(height) * out.num_components() as u64;
+    if data.len() as u64 != expected {
+        return Err(FingerprintError::CorruptImage {
+            format: "jpg",
+            detail: format!("decoded {} bytes, expected {expected}", data.len()),
+        });
+    }
+    Ok(Decoded {
+        data,
+        pixel,
+        width,
+        height,
+        orientation,
+    })
+}
+
+fn jpeg_error(e: DecodeErrors) -> FingerprintError {
+    match e {
+        DecodeErrors::ExhaustedData => FingerprintError::TruncatedImage { format: "jpg" },
+        DecodeErrors::Unsupported(scheme) => FingerprintError::UnsupportedFormat {
+            format: format!("jpg ({scheme:?})"),
+        },
+        other => {
+            let detail = other.to_string();
+            let lower = detail.to_ascii_lowercase();
+            if lower.contains("eof") || lower.contains("end of file") || lower.contains("truncat") {
+                FingerprintError::TruncatedImage { format: "jpg" }
+            } else {
+                FingerprintError::CorruptImage {
+                    format: "jpg",
+                    detail,
+                }
+            }
+        }
+    }
+}
+
+/// Every format but JPEG, through `image` under its own limits.
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &DecodeLimits,
+) -> Result<Decoded, FingerprintError> {
+    let len = bytes.len() as u64;
     let mut image_limits = Limits::default();
     image_limits.max_image_width = Some(limits.max_width);
     image_limits.max_image_height = Some(limits.max_height);
@@ -133,22 +371,19 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, Finge
     // A broken EXIF block should not cost the upload its fingerprint: assume upright.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| map_error(e, format, limits))?;
-
-    let (rgb, w, h) = shrink_to_rgb(image, limits.working_size)?;
-    let turn = dihedral_of(orientation);
-    let (rgb, work_width, work_height) = apply_to_rgb(turn, &rgb, w, h);
-    let (width, height) = if work_width == w {
-        (width, height)
-    } else {
-        (height, width)
+    let (data, pixel) = match image {
+        DynamicImage::ImageRgb8(buf) => (buf.into_raw(), PixelType::U8x3),
+        DynamicImage::ImageRgba8(buf) => (buf.into_raw(), PixelType::U8x4),
+        DynamicImage::ImageLuma8(buf) => (buf.into_raw(), PixelType::U8),
+        // 16-bit and float images are rare enough to pay for a full-size conversion.
+        other => (other.to_rgb8().into_raw(), PixelType::U8x3),
     };
-    Ok(WorkingImage {
-        format,
+    Ok(Decoded {
+        data,
+        pixel,
         width,
         height,
-        rgb,
-        work_width,
-        work_height,
+        orientation,
     })
 }
 
@@ -252,16 +487,20 @@ fn dihedral_of(o: Orientation) -> Dihedral {
     }
 }
 
-pub(crate) fn apply_to_rgb(
+/// Applies `t` to packed pixels of `N` bytes each.
+pub(crate) fn apply_to_packed<const N: usize>(
     t: Dihedral,
-    rgb: &[u8],
+    data: Vec<u8>,
     width: usize,
     height: usize,
 ) -> (Vec<u8>, usize, usize) {
     if t == Dihedral::Original {
-        return (rgb.to_vec(), width, height);
+        return (data, width, height);
     }
-    let pixels: Vec<[u8; 3]> = rgb.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    let pixels: Vec<[u8; N]> = data
+        .chunks_exact(N)
+        .map(|p| p.try_into().expect("chunks of N"))
+        .collect();
     let (moved, w, h) = t.apply(&pixels, width, height);
     (moved.into_iter().flatten().collect(), w, h)
 }
@@ -278,8 +517,7 @@ pub(crate) fn working_dims(width: u32, height: u32, max_side: u32) -> (u32, u32)
     (w, h)
 }
 
-/// Area-averaging resize of packed pixels. Alpha is dropped, not composited: the PDQ reference
-/// converts to RGB the same way, and a transparent pixel's colour is whatever the encoder left.
+/// Area-averaging resize of packed pixels (alpha, if any, is resized like any other channel).
 pub(crate) fn resize_packed(
     data: Vec<u8>,
     width: u32,
@@ -305,40 +543,6 @@ pub(crate) fn resize_packed(
         .resize(&src, &mut dst, &options)
         .map_err(|e| internal(e.to_string()))?;
     Ok(dst.into_vec())
-}
-
-fn shrink_to_rgb(
-    image: DynamicImage,
-    max_side: u32,
-) -> Result<(Vec<u8>, usize, usize), FingerprintError> {
-    let (width, height) = (image.width(), image.height());
-    let (w, h) = working_dims(width, height, max_side);
-    let rgb = match image {
-        DynamicImage::ImageRgb8(buf) => {
-            resize_packed(buf.into_raw(), width, height, PixelType::U8x3, w, h)?
-        }
-        DynamicImage::ImageRgba8(buf) => {
-            let small = resize_packed(buf.into_raw(), width, height, PixelType::U8x4, w, h)?;
-            small
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect()
-        }
-        DynamicImage::ImageLuma8(buf) => {
-            let small = resize_packed(buf.into_raw(), width, height, PixelType::U8, w, h)?;
-            small.into_iter().flat_map(|v| [v, v, v]).collect()
-        }
-        // 16-bit and float images are rare enough to pay for a full-size conversion.
-        other => resize_packed(
-            other.to_rgb8().into_raw(),
-            width,
-            height,
-            PixelType::U8x3,
-            w,
-            h,
-        )?,
-    };
-    Ok((rgb, w as usize, h as usize))
 }
 
 #[cfg(test)]
@@ -388,7 +592,8 @@ mod tests {
         let bytes = encode(&photo(1600, 900), ImageFormat::Png);
         let w = decode(&bytes, &DecodeLimits::default()).unwrap();
         assert_eq!((w.work_width, w.work_height), (512, 288));
-        assert_eq!(w.rgb.len(), 512 * 288 * 3);
+        assert_eq!(w.luma.len(), 512 * 288);
+        assert!(w.rgb.is_none());
     }
 
     #[test]
@@ -497,6 +702,71 @@ mod tests {
         }
     }
 
+    /// Made with Pillow (`progressive=True`; `exif` with Orientation 6): 64x48 gradients with
+    /// noise.
+    const PROGRESSIVE_JPEG: &[u8] = include_bytes!("testdata/progressive-64x48.jpg");
+    const ROTATED_JPEG: &[u8] = include_bytes!("testdata/orientation-6-64x48.jpg");
+
+    #[test]
+    fn a_jpeg_claiming_a_huge_image_is_a_decompression_bomb() {
+        let mut bytes = encode(&photo(16, 16), ImageFormat::Jpeg);
+        // Baseline start-of-frame: FF C0, length, precision, then height and width.
+        let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        bytes[sof + 5..sof + 7].copy_from_slice(&30_000u16.to_be_bytes());
+        bytes[sof + 7..sof + 9].copy_from_slice(&30_000u16.to_be_bytes());
+        match decode(&bytes, &DecodeLimits::default()) {
+            Err(FingerprintError::DecompressionBomb {
+                width: 30_000,
+                height: 30_000,
+                ..
+            }) => {}
+            other => panic!("expected DecompressionBomb, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_jpeg_is_refused_before_decoding_when_its_memory_would_pass_the_cap() {
+        let bytes = encode(&photo(200, 100), ImageFormat::Jpeg);
+        let tight = DecodeLimits {
+            max_alloc: 200 * 100 * 3 - 1,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode(&bytes, &tight),
+            Err(FingerprintError::AllocationLimitExceeded { needed: 60_000, .. })
+        ));
+    }
+
+    #[test]
+    fn a_progressive_jpeg_counts_its_coefficients_against_the_cap() {
+        let w = decode(PROGRESSIVE_JPEG, &DecodeLimits::default()).unwrap();
+        assert_eq!((w.width, w.height), (64, 48));
+        // The RGB output fits, the output plus 2 bytes per pixel per component does not.
+        let tight = DecodeLimits {
+            max_alloc: 64 * 48 * 3 * 2,
+            ..DecodeLimits::default()
+        };
+        assert!(matches!(
+            decode(PROGRESSIVE_JPEG, &tight),
+            Err(FingerprintError::AllocationLimitExceeded { .. })
+        ));
+    }
+
+    #[test]
+    fn a_jpeg_exif_orientation_is_applied() {
+        let w = decode_with_rgb(ROTATED_JPEG, &DecodeLimits::default()).unwrap();
+        assert_eq!((w.width, w.height), (48, 64));
+        assert_eq!((w.work_width, w.work_height), (48, 64));
+        let upright = decode(PROGRESSIVE_JPEG, &DecodeLimits::default()).unwrap();
+        // Orientation 6 is a clockwise quarter turn: the upright image's bottom-left corner
+        // (dark in x, bright in y) comes to the top-left.
+        let corner = |luma: &[u8], width: usize, x: usize, y: usize| luma[y * width + x];
+        let rgb = w.rgb.as_ref().unwrap();
+        assert_eq!(rgb.len(), 48 * 64 * 3);
+        assert!(corner(&upright.luma8, 64, 0, 47) > corner(&upright.luma8, 64, 0, 0) + 60);
+        assert!(corner(&w.luma8, 48, 0, 0) > corner(&w.luma8, 48, 47, 0) + 60);
+    }
+
     #[test]
     fn exif_orientation_maps_like_image_applies_it() {
         let img = DynamicImage::ImageRgb8(photo(5, 3));
@@ -512,7 +782,7 @@ mod tests {
         ] {
             let mut expected = img.clone();
             expected.apply_orientation(o);
-            let (ours, w, h) = apply_to_rgb(dihedral_of(o), &raw, 5, 3);
+            let (ours, w, h) = apply_to_packed::<3>(dihedral_of(o), raw.clone(), 5, 3);
             assert_eq!((w as u32, h as u32), (expected.width(), expected.height()));
             assert_eq!(ours, expected.to_rgb8().into_raw(), "{o:?}");
         }

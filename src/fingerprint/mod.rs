@@ -162,14 +162,15 @@ pub fn fingerprint(bytes: &[u8], limits: &DecodeLimits) -> Result<Fingerprints, 
     fingerprint_working(Sha256Digest::of(bytes), &working)
 }
 
-/// Decodes `bytes` once and answers its fingerprints and a thumbnail of at most `max_side`
-/// pixels a side (see [`thumbnail`]).
+/// Decodes `bytes` and answers its fingerprints and a thumbnail of at most `max_side` pixels a
+/// side (see [`thumbnail`]). The fingerprints are those [`fingerprint`] answers for the same
+/// bytes.
 pub fn fingerprint_with_thumbnail(
     bytes: &[u8],
     limits: &DecodeLimits,
     max_side: u32,
 ) -> Result<(Fingerprints, Vec<u8>), FingerprintError> {
-    let working = decode::decode(bytes, limits)?;
+    let working = decode::decode_with_rgb(bytes, limits)?;
     let fingerprints = fingerprint_working(Sha256Digest::of(bytes), &working)?;
     let preview = thumbnail::thumbnail(&working, max_side)?;
     Ok((fingerprints, preview))
@@ -181,22 +182,26 @@ pub fn fingerprint_working(
     working: &WorkingImage,
 ) -> Result<Fingerprints, FingerprintError> {
     let (w, h) = (working.work_width, working.work_height);
-    let luma = pdq::luma_from_rgb8(&working.rgb);
-    let luma8: Vec<u8> = luma.iter().map(|v| v.round() as u8).collect();
-    let rect = borders::content_rect(&luma8, w, h);
+    let luma = &working.luma;
+    let luma8 = &working.luma8;
+    let rect = borders::content_rect(luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
-    let untrimmed = trimmed.then(|| pdq::pdq_from_luma(&luma, w, h).variants);
-    let (luma, luma8) = if trimmed {
+    let (pdq, phash_dihedral, untrimmed) = if trimmed {
+        let (cw, ch) = (rect.width(), rect.height());
+        let content = borders::crop(luma, w, 1, rect);
+        let content8 = borders::crop(luma8, w, 1, rect);
         (
-            borders::crop(&luma, w, 1, rect),
-            borders::crop(&luma8, w, 1, rect),
+            pdq::pdq_from_luma(&content, cw, ch),
+            phash::phash_variants(&content8, cw, ch)?,
+            Some(pdq::pdq_from_luma(luma, w, h).variants),
         )
     } else {
-        (luma, luma8)
+        (
+            pdq::pdq_from_luma(luma, w, h),
+            phash::phash_variants(luma8, w, h)?,
+            None,
+        )
     };
-    let (cw, ch) = (rect.width(), rect.height());
-    let pdq = pdq::pdq_from_luma(&luma, cw, ch);
-    let phash_dihedral = phash::phash_variants(&luma8, cw, ch)?;
     Ok(Fingerprints {
         algorithm: ALGORITHM_VERSION.to_string(),
         sha256,

@@ -210,9 +210,14 @@ impl PdqHashes {
 }
 
 /// BT.601 luma, the reference's weights (not `image`'s Rec. 709 ones), so that hashes agree.
+pub fn luma_of_pixel(r: u8, g: u8, b: u8) -> f32 {
+    0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
+}
+
+/// [`luma_of_pixel`] of packed RGB8.
 pub fn luma_from_rgb8(rgb: &[u8]) -> Vec<f32> {
     rgb.chunks_exact(3)
-        .map(|p| 0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2]))
+        .map(|p| luma_of_pixel(p[0], p[1], p[2]))
         .collect()
 }
 
@@ -222,9 +227,7 @@ pub fn luma_from_rgb8(rgb: &[u8]) -> Vec<f32> {
 /// If `luma.len() != width * height` or either side is zero.
 pub fn pdq_from_luma(luma: &[f32], width: usize, height: usize) -> PdqHashes {
     assert!(width > 0 && height > 0 && luma.len() == width * height);
-    let mut buf = luma.to_vec();
-    jarosz_filter(&mut buf, width, height);
-    let small = decimate(&buf, width, height);
+    let small = jarosz_decimated(luma, width, height);
     let quality = quality(&small);
     let dct = dct_64_to_16(&small);
     let mut variants = [PdqHash::default(); 8];
@@ -239,61 +242,140 @@ fn window_size(dimension: usize) -> usize {
     dimension.div_ceil(2 * DOWNSAMPLED)
 }
 
-fn jarosz_filter(buf: &mut [f32], width: usize, height: usize) {
-    let row_window = window_size(width);
-    let col_window = window_size(height);
-    let mut line = Vec::new();
-    let mut out = Vec::new();
-    for _ in 0..2 {
-        for y in 0..height {
-            let row = &mut buf[y * width..(y + 1) * width];
-            box_1d(row, row_window, &mut out);
-            row.copy_from_slice(&out);
-        }
-        for x in 0..width {
-            line.clear();
-            line.extend((0..height).map(|y| buf[y * width + x]));
-            box_1d(&line, col_window, &mut out);
-            for (y, v) in out.iter().enumerate() {
-                buf[y * width + x] = *v;
-            }
-        }
-    }
-}
-
-/// Mean over a window that reaches `(window + 2) / 2 - 1` samples ahead and the rest behind,
-/// shrinking at the ends instead of padding: the reference's alignment, which matters because
-/// decimation samples single pixels of the filtered image.
-fn box_1d(input: &[f32], window: usize, out: &mut Vec<f32>) {
-    let n = input.len();
+/// Samples `ahead` of and `behind` a box filter's centre: the reference's alignment, which
+/// matters because decimation samples single pixels of the filtered image.
+fn reach(window: usize) -> (usize, usize) {
     let ahead = (window + 2) / 2 - 1;
-    let behind = window - 1 - ahead;
-    out.clear();
-    // f64 prefix sums keep long rows from drifting the way a running f32 sum would.
-    let mut prefix = Vec::with_capacity(n + 1);
-    prefix.push(0f64);
-    let mut acc = 0f64;
-    for v in input {
-        acc += f64::from(*v);
-        prefix.push(acc);
-    }
-    for k in 0..n {
-        let lo = k.saturating_sub(behind);
-        let hi = (k + ahead).min(n - 1);
-        out.push(((prefix[hi + 1] - prefix[lo]) / (hi + 1 - lo) as f64) as f32);
-    }
+    (ahead, window - 1 - ahead)
 }
 
-fn decimate(buf: &[f32], width: usize, height: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(DOWNSAMPLED * DOWNSAMPLED);
-    for i in 0..DOWNSAMPLED {
-        let y = ((i as f64 + 0.5) * height as f64 / DOWNSAMPLED as f64) as usize;
-        for j in 0..DOWNSAMPLED {
-            let x = ((j as f64 + 0.5) * width as f64 / DOWNSAMPLED as f64) as usize;
-            out.push(buf[y * width + x]);
+/// The pixels decimation keeps along a side of `n`: the centres of 64 equal cells.
+fn sample_positions(n: usize) -> [usize; DOWNSAMPLED] {
+    std::array::from_fn(|i| ((i as f64 + 0.5) * n as f64 / DOWNSAMPLED as f64) as usize)
+}
+
+/// The Jarosz filter (two box passes along each axis), evaluated only where decimation to
+/// 64x64 samples it. Columns first, whole rows at a time (contiguous, vectorisable): the first
+/// pass as a running sum sliding down the image, read only where the second pass needs it, and
+/// the second only at the 64 sampled rows, written transposed. The passes along the two axes
+/// commute, so the same step on that transposed 64-row strip filters the rows. The result
+/// equals filtering every pixel and then decimating (the test below keeps that version) to
+/// float rounding, at a small fraction of the cost: the full filter was half the time of a
+/// fingerprint (docs/BENCHMARKS-fingerprint.md).
+fn jarosz_decimated(luma: &[f32], width: usize, height: usize) -> Vec<f32> {
+    let strip = columns_filtered_and_sampled(luma, width, height, window_size(height));
+    columns_filtered_and_sampled(&strip, DOWNSAMPLED, width, window_size(width))
+}
+
+/// Two box passes down each column of a row-major `width` x `height` image, kept at the 64
+/// sampled rows only and written transposed: `out[x * 64 + i]` is column `x` at sampled row `i`.
+fn columns_filtered_and_sampled(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    window: usize,
+) -> Vec<f32> {
+    let (ahead, behind) = reach(window);
+    let mut column = ColumnBox::new(data, width, height, window);
+    let mut acc = vec![0f64; width];
+    let mut out = vec![0f32; width * DOWNSAMPLED];
+    for (i, y) in sample_positions(height).into_iter().enumerate() {
+        let (lo, hi) = (y.saturating_sub(behind), (y + ahead).min(height - 1));
+        acc.fill(0.0);
+        for k in lo..=hi {
+            column.add_row_to(k, &mut acc);
+        }
+        let inv = 1.0 / (hi + 1 - lo) as f64;
+        for (x, a) in acc.iter().enumerate() {
+            out[x * DOWNSAMPLED + i] = (a * inv) as f32;
         }
     }
     out
+}
+
+/// One box pass down every column, as a window sum per column (f64, so that tall images do not
+/// drift) that slides down the image and is read row by row on demand.
+struct ColumnBox<'a> {
+    luma: &'a [f32],
+    width: usize,
+    height: usize,
+    ahead: usize,
+    behind: usize,
+    /// Window sums for row `at`.
+    sum: Vec<f64>,
+    at: usize,
+}
+
+impl<'a> ColumnBox<'a> {
+    fn new(luma: &'a [f32], width: usize, height: usize, window: usize) -> Self {
+        let (ahead, behind) = reach(window);
+        let mut b = ColumnBox {
+            luma,
+            width,
+            height,
+            ahead,
+            behind,
+            sum: vec![0f64; width],
+            at: 0,
+        };
+        b.restart(0);
+        b
+    }
+
+    fn row(&self, y: usize) -> &'a [f32] {
+        &self.luma[y * self.width..(y + 1) * self.width]
+    }
+
+    fn bounds(&self, y: usize) -> (usize, usize) {
+        (
+            y.saturating_sub(self.behind),
+            (y + self.ahead).min(self.height - 1),
+        )
+    }
+
+    /// Sums row `y`'s window from scratch: at the start, and when the windows of two sampled
+    /// rows overlap (images under 128 pixels high) so that the next one starts further up.
+    fn restart(&mut self, y: usize) {
+        let (lo, hi) = self.bounds(y);
+        self.sum.fill(0.0);
+        for k in lo..=hi {
+            let row = self.row(k);
+            for (s, v) in self.sum.iter_mut().zip(row) {
+                *s += f64::from(*v);
+            }
+        }
+        self.at = y;
+    }
+
+    /// Adds the first pass's output at row `y` to `acc`.
+    fn add_row_to(&mut self, y: usize, acc: &mut [f64]) {
+        if y < self.at {
+            self.restart(y);
+        }
+        while self.at < y {
+            let (lo, hi) = self.bounds(self.at);
+            if hi + 1 < self.height {
+                let entering = self.row(hi + 1);
+                for (s, v) in self.sum.iter_mut().zip(entering) {
+                    *s += f64::from(*v);
+                }
+            }
+            if self.at >= self.behind {
+                let leaving = self.row(lo);
+                for (s, v) in self.sum.iter_mut().zip(leaving) {
+                    *s -= f64::from(*v);
+                }
+            }
+            self.at += 1;
+        }
+        let (lo, hi) = self.bounds(y);
+        let inv = 1.0 / (hi + 1 - lo) as f64;
+        for (a, s) in acc.iter_mut().zip(&self.sum) {
+            // Rounded to f32 like every pass's output, so the sampled values do not depend on
+            // which pixels happened to be computed.
+            *a += f64::from((s * inv) as f32);
+        }
+    }
 }
 
 /// Counts gradients between neighbours of the 64x64 image in percent-of-range units, truncated
@@ -392,6 +474,81 @@ mod tests {
             }
         }
         out
+    }
+
+    /// f64 prefix sums keep long rows from drifting the way a running f32 sum would.
+    fn prefix_sums(input: &[f32], prefix: &mut Vec<f64>) {
+        prefix.clear();
+        prefix.push(0f64);
+        let mut acc = 0f64;
+        for v in input {
+            acc += f64::from(*v);
+            prefix.push(acc);
+        }
+    }
+
+    /// Mean over the window around `k`, shrinking at the ends instead of padding.
+    fn window_mean(prefix: &[f64], k: usize, window: usize) -> f32 {
+        let n = prefix.len() - 1;
+        let (ahead, behind) = reach(window);
+        let lo = k.saturating_sub(behind);
+        let hi = (k + ahead).min(n - 1);
+        ((prefix[hi + 1] - prefix[lo]) / (hi + 1 - lo) as f64) as f32
+    }
+
+    /// One box pass along a line.
+    fn box_1d(input: &[f32], window: usize, out: &mut Vec<f32>, prefix: &mut Vec<f64>) {
+        prefix_sums(input, prefix);
+        out.clear();
+        out.extend((0..input.len()).map(|k| window_mean(prefix, k, window)));
+    }
+
+    /// The Jarosz filter as the reference lays it out: every pixel, rows then columns, twice,
+    /// then decimation.
+    fn jarosz_then_decimate(luma: &[f32], width: usize, height: usize) -> Vec<f32> {
+        let mut buf = luma.to_vec();
+        let (mut line, mut out, mut prefix) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..2 {
+            for row in buf.chunks_exact_mut(width) {
+                box_1d(row, window_size(width), &mut out, &mut prefix);
+                row.copy_from_slice(&out);
+            }
+            for x in 0..width {
+                line.clear();
+                line.extend((0..height).map(|y| buf[y * width + x]));
+                box_1d(&line, window_size(height), &mut out, &mut prefix);
+                for (y, v) in out.iter().enumerate() {
+                    buf[y * width + x] = *v;
+                }
+            }
+        }
+        let (xs, ys) = (sample_positions(width), sample_positions(height));
+        ys.iter()
+            .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
+            .map(|(x, y)| buf[y * width + x])
+            .collect()
+    }
+
+    #[test]
+    fn filtering_only_the_sampled_pixels_equals_filtering_all_of_them() {
+        for (w, h) in [
+            (300, 200),
+            (512, 288),
+            (97, 411),
+            (64, 64),
+            (1, 130),
+            (700, 3),
+        ] {
+            let luma = textured(w, h, 3);
+            let fast = jarosz_decimated(&luma, w, h);
+            let full = jarosz_then_decimate(&luma, w, h);
+            let worst = fast
+                .iter()
+                .zip(&full)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-3, "{w}x{h}: largest difference {worst}");
+        }
     }
 
     #[test]
