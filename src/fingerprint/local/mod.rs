@@ -34,7 +34,6 @@ pub mod matching;
 use image::GrayImage;
 
 use super::decode::{resize_packed, working_dims, WorkingImage};
-use super::pdq::luma_from_rgb8;
 
 pub use candidates::{CandidateIndex, CandidateParams, CandidateWork};
 pub use describe::Descriptor;
@@ -212,11 +211,7 @@ pub(crate) fn quantise(v: f32) -> f32 {
 
 /// Local features of an already decoded working image.
 pub fn extract(working: &WorkingImage) -> LocalFeatures {
-    let luma: Vec<u8> = luma_from_rgb8(&working.rgb)
-        .iter()
-        .map(|v| v.round() as u8)
-        .collect();
-    extract_from_luma(&luma, working.work_width, working.work_height)
+    extract_from_luma(&working.luma8, working.work_width, working.work_height)
 }
 
 /// Local features of a row-major 8-bit luma image; shrunk first if a side exceeds
