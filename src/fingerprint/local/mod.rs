@@ -30,6 +30,8 @@ pub mod describe;
 pub mod detect;
 pub mod geometry;
 pub mod matching;
+#[cfg(test)]
+mod scene;
 
 use image::GrayImage;
 
