@@ -310,24 +310,24 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, Fingerpri
     })
 }
 
+/// A decoder's error that has no kind of its own: decoders report a file that ends early in
+/// words, not in a type, so the words decide between truncated and corrupt.
+fn truncated_or_corrupt(format: &'static str, detail: String) -> FingerprintError {
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("eof") || lower.contains("end of file") || lower.contains("truncat") {
+        FingerprintError::TruncatedImage { format }
+    } else {
+        FingerprintError::CorruptImage { format, detail }
+    }
+}
+
 fn jpeg_error(e: DecodeErrors) -> FingerprintError {
     match e {
         DecodeErrors::ExhaustedData => FingerprintError::TruncatedImage { format: "jpg" },
         DecodeErrors::Unsupported(scheme) => FingerprintError::UnsupportedFormat {
             format: format!("jpg ({scheme:?})"),
         },
-        other => {
-            let detail = other.to_string();
-            let lower = detail.to_ascii_lowercase();
-            if lower.contains("eof") || lower.contains("end of file") || lower.contains("truncat") {
-                FingerprintError::TruncatedImage { format: "jpg" }
-            } else {
-                FingerprintError::CorruptImage {
-                    format: "jpg",
-                    detail,
-                }
-            }
-        }
+        other => truncated_or_corrupt("jpg", other.to_string()),
     }
 }
 
@@ -459,18 +459,7 @@ fn map_error(e: ImageError, format: ImageFormat, limits: &DecodeLimits) -> Finge
         ImageError::Unsupported(u) => FingerprintError::UnsupportedFormat {
             format: format!("{name} ({u})"),
         },
-        other => {
-            let detail = other.to_string();
-            let lower = detail.to_ascii_lowercase();
-            if lower.contains("eof") || lower.contains("end of file") || lower.contains("truncat") {
-                FingerprintError::TruncatedImage { format: name }
-            } else {
-                FingerprintError::CorruptImage {
-                    format: name,
-                    detail,
-                }
-            }
-        }
+        other => truncated_or_corrupt(name, other.to_string()),
     }
 }
 
