@@ -7,7 +7,7 @@
 
 use base64::prelude::{Engine, BASE64_STANDARD};
 use ed25519_dalek::{Signer as _, SigningKey};
-use signed_note::{Note, StandardVerifier, VerificationError, Verifier, VerifierList, Verifiers};
+use signed_note::{Note, StandardVerifier, VerificationError, Verifier, Verifiers};
 
 use super::LedgerError;
 
@@ -134,7 +134,6 @@ pub struct LogVerifier {
     name: String,
     key_id: u32,
     key: ed25519_dalek::VerifyingKey,
-    verifier: StandardVerifier,
 }
 
 impl std::fmt::Debug for LogVerifier {
@@ -147,10 +146,10 @@ impl LogVerifier {
     /// Parses the standard verifier-key text `name+keyid+base64(0x01 || key)`.
     pub fn from_text(text: &str) -> Result<Self, LedgerError> {
         let text = text.trim();
-        let verifier = StandardVerifier::new(text)
+        StandardVerifier::new(text)
             .map_err(|e| LedgerError::MalformedKey(format!("verifier key: {e}")))?;
-        // StandardVerifier checked the format and the key ID; it does not lend out the key,
-        // which batch verification needs.
+        // StandardVerifier checks the format and the key ID; it does not lend out the key,
+        // which the signature checks (alone or batched) need.
         let mut fields = text.splitn(3, '+');
         let (name, id_hex, key_b64) = (
             fields.next().unwrap_or_default(),
@@ -173,7 +172,6 @@ impl LogVerifier {
             name: name.to_owned(),
             key_id,
             key,
-            verifier,
         })
     }
 
@@ -190,15 +188,8 @@ impl LogVerifier {
     /// Opens a signed note, requiring a valid signature by this key. Signatures by other keys
     /// are returned unverified, as the signed-note specification says.
     pub fn open(&self, note_bytes: &[u8]) -> Result<Note, LedgerError> {
-        let note = Note::from_bytes(note_bytes)
-            .map_err(|e| LedgerError::BadSignature(format!("malformed signed note: {e}")))?;
-        let known = VerifierList::new(vec![Box::new(self.verifier.clone())]);
-        note.verify(&known).map_err(|e| match e {
-            signed_note::NoteError::UnverifiedNote => {
-                LedgerError::BadSignature(format!("the note carries no signature by {}", self.name))
-            }
-            other => LedgerError::BadSignature(other.to_string()),
-        })?;
+        let (note, signature) = self.open_pending(note_bytes)?;
+        signature.check()?;
         Ok(note)
     }
 
