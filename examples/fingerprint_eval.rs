@@ -1,15 +1,24 @@
 //! Driver for the robustness benchmark (`bench/robustness/run.py`): registers works, queries
-//! uploads, and prints one JSON line per query with the index's decision and the raw distances
-//! used to tune thresholds.
+//! uploads, and prints one JSON line per query with the decision of both matching stages (as
+//! the service takes it: the local-feature stage only when the global stage has not decided a
+//! match), the global stage's own decision, and the raw distances used to tune thresholds.
+//!
+//! `LOCAL_ALWAYS=1` runs the local-feature stage on every query, to measure it alone.
 //!
 //! Usage: fingerprint_eval REGISTERED.tsv QUERIES.tsv > results.jsonl
 //!   REGISTERED.tsv: `work_id<TAB>path` per line
 //!   QUERIES.tsv:    `query_id<TAB>path<TAB>expected_work_id` (-1 for a distractor)
 
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-use provenance_ledger::fingerprint::{fingerprint, DecodeLimits, Fingerprints, MatchIndex};
+use provenance_ledger::fingerprint::local::{
+    self, CandidateIndex, GeometryParams, LocalFeatures, VERIFY_TOP,
+};
+use provenance_ledger::fingerprint::{
+    fingerprint_keeping_image, Decision, DecodeLimits, Fingerprints, MatchIndex,
+};
 
 fn read_tsv(path: &str) -> Vec<Vec<String>> {
     std::fs::read_to_string(path)
@@ -42,28 +51,42 @@ fn main() {
         std::process::exit(2);
     }
     let limits = DecodeLimits::default();
+    let local_always = std::env::var_os("LOCAL_ALWAYS").is_some();
     let mut works: Vec<(i64, Fingerprints)> = Vec::new();
+    let mut features: HashMap<u64, LocalFeatures> = HashMap::new();
+    let mut candidates = CandidateIndex::default();
     for row in read_tsv(&args[1]) {
         let id: i64 = row[0].parse().expect("work id");
         let bytes = std::fs::read(&row[1]).expect("registered file");
-        let fp = fingerprint(&bytes, &limits).unwrap_or_else(|e| panic!("{}: {e}", row[1]));
+        let (fp, working) = fingerprint_keeping_image(&bytes, &limits)
+            .unwrap_or_else(|e| panic!("{}: {e}", row[1]));
+        let local = local::extract(&working);
+        candidates.insert(id as u64, &local);
+        features.insert(id as u64, local);
         works.push((id, fp));
     }
     let mut index = MatchIndex::new();
     index.extend(works.iter().map(|(id, fp)| (*id, fp)));
-    eprintln!("registered {} works", index.len());
+    eprintln!(
+        "registered {} works; local candidate index {} bytes a work",
+        index.len(),
+        candidates.memory_bytes() / index.len().max(1)
+    );
+    let params = GeometryParams::default();
 
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut total_ms = 0.0;
     let mut total_cpu_ms = 0.0;
+    let mut total_local_cpu_ms = 0.0;
+    let mut local_runs = 0usize;
     let queries = read_tsv(&args[2]);
     for row in &queries {
         let expected: i64 = row[2].parse().expect("expected work id");
         let bytes = std::fs::read(&row[1]).expect("query file");
         let cpu_started = thread_cpu_ns();
         let started = Instant::now();
-        let result = fingerprint(&bytes, &limits);
+        let result = fingerprint_keeping_image(&bytes, &limits);
         let fp_ms = started.elapsed().as_secs_f64() * 1e3;
         let cpu_ms = cpu_started
             .zip(thread_cpu_ns())
@@ -74,8 +97,43 @@ fn main() {
             Err(e) => {
                 serde_json::json!({"query": row[0], "expected": expected, "error": e.to_string()})
             }
-            Ok(fp) => {
-                let outcome = index.query(&fp);
+            Ok((fp, working)) => {
+                let global = index.query(&fp);
+                let global_best = global.candidates.first().map(|c| c.work_id);
+                let global_decision = global.decision;
+                // The second stage, timed apart: features, candidates, verification.
+                let run_local = local_always || global.decision != Decision::Match;
+                let local_cpu_started = thread_cpu_ns();
+                let (outcome, local_best) = if run_local {
+                    let query = local::extract(&working);
+                    let found = candidates.candidates(&query, VERIFY_TOP);
+                    let verified = local::verify_candidates(&query, &found, &params, |id| {
+                        features.get(&id).cloned()
+                    });
+                    let best = verified.first().map(|m| {
+                        (
+                            m.work as i64,
+                            m.verification.inliers,
+                            m.verification.is_match(),
+                        )
+                    });
+                    let outcome = global.with_local(
+                        verified
+                            .into_iter()
+                            .filter_map(|m| Some((m.work as i64, m.evidence?))),
+                    );
+                    (outcome, best)
+                } else {
+                    (global, None)
+                };
+                let local_cpu_ms = local_cpu_started
+                    .zip(thread_cpu_ns())
+                    .filter(|_| run_local)
+                    .map(|(a, b)| (b - a) as f64 / 1e6);
+                if let Some(ms) = local_cpu_ms {
+                    total_local_cpu_ms += ms;
+                    local_runs += 1;
+                }
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
                 let pdq_to = |w: &Fingerprints| {
@@ -115,6 +173,11 @@ fn main() {
                     "best_work": outcome.candidates.first().map(|c| c.work_id),
                     "best_decision": outcome.candidates.first().map(|c| c.decision),
                     "decided_by": outcome.decided_by,
+                    "global_decision": global_decision,
+                    "global_best_work": global_best,
+                    "local_stage": run_local,
+                    "local_best": local_best,
+                    "local_cpu_ms": local_cpu_ms,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,
                     "pdq": fp.pdq,
@@ -133,9 +196,11 @@ fn main() {
         writeln!(out, "{line}").unwrap();
     }
     eprintln!(
-        "fingerprinted {} queries, mean {:.2} ms (CPU {:.2} ms)",
+        "fingerprinted {} queries, mean {:.2} ms (CPU {:.2} ms); local stage on {} of them, mean CPU {:.2} ms",
         queries.len(),
         total_ms / queries.len().max(1) as f64,
-        total_cpu_ms / queries.len().max(1) as f64
+        total_cpu_ms / queries.len().max(1) as f64,
+        local_runs,
+        total_local_cpu_ms / local_runs.max(1) as f64
     );
 }

@@ -49,11 +49,16 @@ pub enum MediaSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchSummary {
     pub decision: Decision,
-    /// `exact_bytes`, `pdq` or `phash`; absent when the media matched nothing.
+    /// `exact_bytes`, `pdq`, `phash` or `local_features`; absent when the media matched
+    /// nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
+    /// The deciding perceptual hash's Hamming distance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
+    /// When local features decided: how many of them a geometric transform explains.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inliers: Option<u32>,
     /// The publisher declared the work although the media does not match it.
     pub declared_without_match: bool,
 }
@@ -73,10 +78,11 @@ pub fn choose_work(
     .filter(|c| c.decision != Decision::None);
     match (candidate, declared) {
         (Some(c), _) => {
-            let (evidence, distance) = match c.evidence {
-                Evidence::ExactBytes => ("exact_bytes", None),
-                Evidence::Pdq { distance, .. } => ("pdq", Some(distance)),
-                Evidence::Phash { distance, .. } => ("phash", Some(distance)),
+            let (evidence, distance, inliers) = match c.evidence {
+                Evidence::ExactBytes => ("exact_bytes", None, None),
+                Evidence::Pdq { distance, .. } => ("pdq", Some(distance), None),
+                Evidence::Phash { distance, .. } => ("phash", Some(distance), None),
+                Evidence::LocalFeatures(local) => ("local_features", None, Some(local.inliers)),
             };
             Ok((
                 c.work_id,
@@ -84,6 +90,7 @@ pub fn choose_work(
                     decision: c.decision,
                     evidence: Some(evidence.to_owned()),
                     distance,
+                    inliers,
                     declared_without_match: false,
                 },
             ))
@@ -94,6 +101,7 @@ pub fn choose_work(
                 decision: Decision::None,
                 evidence: None,
                 distance: None,
+                inliers: None,
                 declared_without_match: true,
             },
         )),
@@ -309,6 +317,7 @@ mod tests {
             pdq_distance: None,
             pdq_trusted: true,
             phash_distance: None,
+            local_inliers: None,
         }
     }
 

@@ -234,6 +234,12 @@ function describeEvidence(evidence) {
       return `visually the same (PDQ distance ${evidence.distance} of 256${turned})`;
     case "phash":
       return `visually similar (pHash distance ${evidence.distance} of 64${turned})`;
+    case "local_features": {
+      const [left, top, right, bottom] = evidence.work_region || [0, 0, 1, 1];
+      const shown = Math.round((right - left) * (bottom - top) * 100);
+      const turn = Math.abs(evidence.rotation_degrees) >= 0.5 ? `, turned ${evidence.rotation_degrees.toFixed(1)}°` : "";
+      return `part of it: about ${shown}% of the work (${evidence.inliers} matching details${turn})`;
+    }
     default:
       return evidence.kind;
   }

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::ConfigArgs;
-use crate::fingerprint::{self, DecodeLimits, Fingerprints};
+use crate::fingerprint::{self, Decision, DecodeLimits, Fingerprints};
 use crate::service::Registry;
 use crate::store::Store;
 
@@ -66,48 +66,71 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
     let config = args.config.resolve()?;
     let store = Store::open(&config.database_url)?;
     let registry = Registry::default();
-    registry.absorb(store.works_after(registry.scanned_up_to())?);
+    registry.catch_up(|after| store.works_after(after))?;
     let limits = DecodeLimits {
         max_bytes: config.max_image_bytes,
         ..DecodeLimits::default()
     };
     let mut failed = 0;
     for path in &args.files {
-        let result = fingerprint_file(path, &limits).and_then(|fp| {
-            let outcome = registry.query(&fp);
-            let works = outcome
-                .candidates
-                .iter()
-                .map(|candidate| {
-                    let work = store
-                        .work(candidate.work_id)
-                        .map_err(|e| format!("reading work {}: {e}", candidate.work_id))?;
-                    Ok(json!({
-                        "work_id": candidate.work_id,
-                        "title": work.as_ref().map(|w| w.metadata.title.clone()),
-                        "license": work.as_ref().map(|w| w.metadata.license_id.clone()),
-                        "decision": candidate.decision,
-                        "evidence": candidate.evidence,
-                        "pdq_distance": candidate.pdq_distance,
-                        "phash_distance": candidate.phash_distance,
-                    }))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
-            Ok(json!({
-                "decision": outcome.decision,
-                "decided_by": outcome.decided_by,
-                "works": works,
-                "sha256": fp.sha256,
-                "pdq": fp.pdq,
-                "pdq_quality": fp.pdq_quality,
-                "phash": fp.phash,
-            }))
-        });
+        let result = check_file(path, &limits, &registry, &store);
         if !print_line(path, result) {
             failed += 1;
         }
     }
     finish(failed, args.files.len())
+}
+
+/// Both stages, as the service runs them: the local-feature stage unless the global stage
+/// decided a match.
+fn check_file(
+    path: &Path,
+    limits: &DecodeLimits,
+    registry: &Registry,
+    store: &Store,
+) -> Result<Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading the file: {e}"))?;
+    let (fp, working) =
+        fingerprint::fingerprint_keeping_image(&bytes, limits).map_err(|e| e.to_string())?;
+    let global = registry.query(&fp);
+    let local_stage = global.decision != Decision::Match;
+    let outcome = if local_stage {
+        let local = fingerprint::local::extract(&working);
+        registry
+            .with_local_stage(global, &local, store)
+            .map_err(|e| format!("reading local features: {e}"))?
+    } else {
+        global
+    };
+    let works = outcome
+        .candidates
+        .iter()
+        .map(|candidate| {
+            let work = store
+                .work(candidate.work_id)
+                .map_err(|e| format!("reading work {}: {e}", candidate.work_id))?;
+            Ok(json!({
+                "work_id": candidate.work_id,
+                "title": work.as_ref().map(|w| w.metadata.title.clone()),
+                "license": work.as_ref().map(|w| w.metadata.license_id.clone()),
+                "decision": candidate.decision,
+                "evidence": candidate.evidence,
+                "pdq_distance": candidate.pdq_distance,
+                "phash_distance": candidate.phash_distance,
+                "local_inliers": candidate.local_inliers,
+            }))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(json!({
+        "decision": outcome.decision,
+        "decided_by": outcome.decided_by,
+        "local_stage": local_stage,
+        "works": works,
+        "sha256": fp.sha256,
+        "pdq": fp.pdq,
+        "pdq_quality": fp.pdq_quality,
+        "phash": fp.phash,
+    }))
 }
 
 fn finish(failed: usize, total: usize) -> anyhow::Result<()> {

@@ -25,6 +25,9 @@ use crate::works::WorkMetadata;
 pub enum WorksCommand {
     /// Register every image under a directory.
     Import(ImportArgs),
+    /// Compute the local features of registered works from their original files (for works
+    /// registered before the second matching stage, or under another version of it).
+    AddFeatures(super::add_features::AddFeaturesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +61,7 @@ pub struct ImportArgs {
 pub fn run(command: WorksCommand) -> anyhow::Result<()> {
     match command {
         WorksCommand::Import(args) => import(args),
+        WorksCommand::AddFeatures(args) => super::add_features::add_features(args),
     }
 }
 

@@ -5,6 +5,7 @@
 //! codes: 0 ok, 1 a verification failed, 2 a usage or input error.
 
 mod accounts;
+mod add_features;
 mod audit;
 mod check;
 mod import;

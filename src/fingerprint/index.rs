@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::local::LocalEvidence;
 use super::pdq::{Dihedral, PdqHash};
 use super::phash::PHash;
 use super::Fingerprints;
@@ -79,7 +80,7 @@ pub enum Decision {
 
 /// Why a work was found. `orientation` is the transform that takes the registered work to the
 /// upload (e.g. `FlipHorizontal` for a mirrored copy).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Evidence {
     ExactBytes,
@@ -91,9 +92,12 @@ pub enum Evidence {
         distance: u32,
         orientation: Dihedral,
     },
+    /// The second stage: local features the upload shares with the work, geometrically
+    /// consistent (`super::local`).
+    LocalFeatures(LocalEvidence),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub work_id: i64,
     pub decision: Decision,
@@ -105,16 +109,59 @@ pub struct Candidate {
     pub pdq_trusted: bool,
     /// Best pHash distance over the eight orientations, when within the search radius.
     pub phash_distance: Option<u32>,
+    /// Geometrically consistent local features, when the second stage verified the work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_inliers: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MatchOutcome {
     /// The best candidate's decision, `None` when there are no candidates.
     pub decision: Decision,
     /// The evidence that decided, i.e. that of the best candidate.
     pub decided_by: Option<Evidence>,
-    /// Best first: by decision, then exact bytes before PDQ before pHash, then distance.
+    /// Best first: by decision, then exact bytes before PDQ before pHash before local
+    /// features, then distance (or most inliers).
     pub candidates: Vec<Candidate>,
+}
+
+impl MatchOutcome {
+    fn ranked(mut candidates: Vec<Candidate>) -> Self {
+        candidates.sort_by(rank);
+        MatchOutcome {
+            decision: candidates.first().map_or(Decision::None, |c| c.decision),
+            decided_by: candidates.first().map(|c| c.evidence),
+            candidates,
+        }
+    }
+
+    /// One decision over both stages: adds the works the local-feature stage verified. A work
+    /// it verified is a match; when the global stage found it too, the global evidence stays
+    /// the deciding one if it already decided a match, and the inlier count is added beside it.
+    pub fn with_local(self, verified: impl IntoIterator<Item = (i64, LocalEvidence)>) -> Self {
+        let mut candidates = self.candidates;
+        for (work_id, evidence) in verified {
+            match candidates.iter_mut().find(|c| c.work_id == work_id) {
+                Some(c) => {
+                    c.local_inliers = Some(evidence.inliers);
+                    if c.decision != Decision::Match {
+                        c.decision = Decision::Match;
+                        c.evidence = Evidence::LocalFeatures(evidence);
+                    }
+                }
+                None => candidates.push(Candidate {
+                    work_id,
+                    decision: Decision::Match,
+                    evidence: Evidence::LocalFeatures(evidence),
+                    pdq_distance: None,
+                    pdq_trusted: false,
+                    phash_distance: None,
+                    local_inliers: Some(evidence.inliers),
+                }),
+            }
+        }
+        MatchOutcome::ranked(candidates)
+    }
 }
 
 /// One multi-index over codes of `W` 64-bit words.
@@ -544,16 +591,12 @@ impl MatchIndex {
             }
         }
 
-        let mut candidates: Vec<Candidate> = found
-            .into_iter()
-            .map(|f| decide(t, f.work_id, &f, fp.pdq_quality, f.quality))
-            .collect();
-        candidates.sort_by(rank);
-        MatchOutcome {
-            decision: candidates.first().map_or(Decision::None, |c| c.decision),
-            decided_by: candidates.first().map(|c| c.evidence),
-            candidates,
-        }
+        MatchOutcome::ranked(
+            found
+                .into_iter()
+                .map(|f| decide(t, f.work_id, &f, fp.pdq_quality, f.quality))
+                .collect(),
+        )
     }
 }
 
@@ -649,6 +692,7 @@ fn decide(
         pdq_distance: pdq_d,
         pdq_trusted,
         phash_distance: phash_d,
+        local_inliers: None,
     }
 }
 
@@ -658,6 +702,7 @@ fn rank(a: &Candidate, b: &Candidate) -> Ordering {
             Evidence::ExactBytes => (0, 0),
             Evidence::Pdq { distance, .. } => (1, distance),
             Evidence::Phash { distance, .. } => (2, distance),
+            Evidence::LocalFeatures(local) => (3, u32::MAX - local.inliers),
         };
         (std::cmp::Reverse(c.decision), kind, d, c.work_id)
     }

@@ -162,18 +162,39 @@ pub fn fingerprint(bytes: &[u8], limits: &DecodeLimits) -> Result<Fingerprints, 
     fingerprint_working(Sha256Digest::of(bytes), &working)
 }
 
-/// Decodes `bytes` and answers its fingerprints and a thumbnail of at most `max_side` pixels a
-/// side (see [`thumbnail`]). The fingerprints are those [`fingerprint`] answers for the same
-/// bytes.
-pub fn fingerprint_with_thumbnail(
+/// Decodes `bytes` and answers its fingerprints with the decoded working image, from which
+/// the second matching stage computes local features ([`local::extract`]) when it is needed.
+pub fn fingerprint_keeping_image(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<(Fingerprints, WorkingImage), FingerprintError> {
+    let working = decode::decode(bytes, limits)?;
+    let fingerprints = fingerprint_working(Sha256Digest::of(bytes), &working)?;
+    Ok((fingerprints, working))
+}
+
+/// What registering a work keeps of its image: fingerprints, local features and a thumbnail.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub fingerprints: Fingerprints,
+    pub local: local::LocalFeatures,
+    /// At most `max_side` pixels a side (see [`thumbnail`]).
+    pub thumbnail: Vec<u8>,
+}
+
+/// Decodes `bytes` once for everything a registration keeps. The fingerprints are those
+/// [`fingerprint`] answers for the same bytes.
+pub fn analyse_for_registration(
     bytes: &[u8],
     limits: &DecodeLimits,
     max_side: u32,
-) -> Result<(Fingerprints, Vec<u8>), FingerprintError> {
+) -> Result<Registration, FingerprintError> {
     let working = decode::decode_with_rgb(bytes, limits)?;
-    let fingerprints = fingerprint_working(Sha256Digest::of(bytes), &working)?;
-    let preview = thumbnail::thumbnail(&working, max_side)?;
-    Ok((fingerprints, preview))
+    Ok(Registration {
+        fingerprints: fingerprint_working(Sha256Digest::of(bytes), &working)?,
+        local: local::extract(&working),
+        thumbnail: thumbnail::thumbnail(&working, max_side)?,
+    })
 }
 
 /// Fingerprints an already decoded working image; `sha256` is that of the original bytes.

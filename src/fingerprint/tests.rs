@@ -153,17 +153,25 @@ fn pad(img: &RgbImage, left: u32, top: u32, right: u32, bottom: u32, colour: [u8
 }
 
 #[test]
-fn registering_with_a_thumbnail_gives_the_fingerprints_a_check_gives() {
+fn registering_gives_the_fingerprints_and_features_a_check_gives() {
     for name in ["coffee.jpg", "chelsea.png"] {
         let bytes = fixture_bytes(name);
-        let (with_thumbnail, preview) =
-            fingerprint_with_thumbnail(&bytes, &DecodeLimits::default(), 256).unwrap();
+        let registration = analyse_for_registration(&bytes, &DecodeLimits::default(), 256).unwrap();
+        let (fingerprints, working) =
+            fingerprint_keeping_image(&bytes, &DecodeLimits::default()).unwrap();
+        let features = local::extract(&working);
+        assert_eq!(registration.fingerprints, fingerprints, "{name}");
         assert_eq!(
-            with_thumbnail,
+            fingerprints,
             fingerprint(&bytes, &DecodeLimits::default()).unwrap(),
             "{name}"
         );
-        assert_eq!(image::guess_format(&preview).unwrap(), ImageFormat::Jpeg);
+        assert_eq!(registration.local, features, "{name}");
+        assert!(!features.features.is_empty(), "{name}");
+        assert_eq!(
+            image::guess_format(&registration.thumbnail).unwrap(),
+            ImageFormat::Jpeg
+        );
     }
 }
 

@@ -120,8 +120,13 @@ impl Service {
             "medium",
             attributions::MAX_MEDIUM_CHARS,
         )?;
-        let (fingerprints, source) = match request.media {
-            Media::Upload(bytes) => (self.fingerprint(bytes).await?, MediaSource::Upload),
+        // An upload is matched by both stages; fingerprints alone, by the global stage only
+        // (local features need the pixels).
+        let (fingerprints, outcome, source) = match request.media {
+            Media::Upload(bytes) => {
+                let matches = self.match_upload(bytes).await?;
+                (matches.fingerprints, matches.outcome, MediaSource::Upload)
+            }
             Media::Fingerprints(fp) => {
                 if fp.algorithm != ALGORITHM_VERSION {
                     return Err(ServiceError::FingerprintVersion {
@@ -129,10 +134,10 @@ impl Service {
                         expected: ALGORITHM_VERSION.to_owned(),
                     });
                 }
-                (*fp, MediaSource::Fingerprints)
+                let outcome = self.registry.query(&fp);
+                (*fp, outcome, MediaSource::Fingerprints)
             }
         };
-        let outcome = self.registry.query(&fingerprints);
         let (work_id, matched) =
             attributions::choose_work(&outcome, request.work_id, request.allow_unmatched)?;
         let work = self

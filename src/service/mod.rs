@@ -194,7 +194,7 @@ impl Service {
         let cache = Arc::new(ReadCache::new());
         let (sender, receiver) = mpsc::channel(max_batch.saturating_mul(4).max(1024));
         let registry = Arc::new(Registry::default());
-        registry.absorb(store.works_after(registry.scanned_up_to())?);
+        registry.catch_up(|after| store.works_after(after))?;
         tokio::spawn(sequencer::run(
             Sequencer {
                 store: store.clone(),

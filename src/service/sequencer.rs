@@ -16,12 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 use super::registry::{conflict_in, RegistrationConflict, Registry};
 use super::ReadCache;
 use crate::attributions::{AttributionChange, AttributionError, AttributionState};
+use crate::fingerprint::local::{LocalFeatures, LOCAL_ALGORITHM_VERSION};
 use crate::fingerprint::{Fingerprints, MatchIndex};
 use crate::ledger::{
     self, Hash, HashReader, LedgerError, LockedLog, LogAppend, LogKey, PendingEntry, TreeHead,
 };
 use crate::metrics::Metrics;
-use crate::store::{LockedDbLog, Store, StoredAttribution, StoredWork};
+use crate::store::{LockedDbLog, Store, StoredAttribution, StoredFeatures, StoredWork};
 use crate::works::WorkChange;
 
 /// What else a round writes along with an entry.
@@ -46,6 +47,8 @@ pub(super) struct NewWork {
     /// `work_id` is filled in with the entry's index.
     pub row: StoredWork,
     pub fingerprints: Fingerprints,
+    /// Stored in the same round, so no node ever sees the work without them.
+    pub local: LocalFeatures,
 }
 
 pub(super) struct AppendJob {
@@ -207,10 +210,20 @@ impl Sequencer {
             }
             let written = match record {
                 Record::Nothing => Ok(()),
-                Record::Work(new) => log.insert_work(&StoredWork {
-                    work_id: index,
-                    ..new.row.clone()
-                }),
+                Record::Work(new) => log
+                    .insert_work(&StoredWork {
+                        work_id: index,
+                        ..new.row.clone()
+                    })
+                    .and_then(|()| {
+                        log.insert_work_features(
+                            index,
+                            &StoredFeatures {
+                                algorithm: LOCAL_ALGORITHM_VERSION.to_owned(),
+                                bytes: new.local.to_bytes(),
+                            },
+                        )
+                    }),
                 Record::Change { work_id, change } => {
                     log.change_work(*work_id, change, index, entry.kind.as_str())
                 }
@@ -257,10 +270,9 @@ impl Sequencer {
         if !work.iter().any(|(_, r, _)| matches!(r, Record::Work(_))) {
             return Ok(refusals);
         }
-        let unseen = log
-            .works_after(self.registry.scanned_up_to())
+        self.registry
+            .catch_up(|after| log.works_after(after))
             .map_err(|e| LedgerError::Storage(e.to_string()))?;
-        self.registry.absorb(unseen);
         // Registrations admitted earlier in this round, under their position in the round.
         let mut this_round = MatchIndex::new();
         let mut owners = HashMap::new();
@@ -270,7 +282,7 @@ impl Sequencer {
             let verdict = self
                 .registry
                 .admit(&new.fingerprints, owner)
-                .and_then(|()| conflict_in(&this_round, &owners, &new.fingerprints, owner));
+                .and_then(|()| conflict_in(&this_round.query(&new.fingerprints), &owners, owner));
             match verdict {
                 Ok(()) => {
                     // Placeholder ids: negative, so they never collide with a real work id.
@@ -348,8 +360,12 @@ impl Sequencer {
                 .as_mut()
                 .expect("an admitted entry means the round was sequenced");
             if let Record::Work(new) = &record {
-                self.registry
-                    .insert(index as i64, new.row.owner_id, &new.fingerprints);
+                self.registry.insert(
+                    index as i64,
+                    new.row.owner_id,
+                    &new.fingerprints,
+                    Some(&new.local),
+                );
             }
             // A requester that went away still has its entry logged; nothing to do.
             let _ = reply.send(Ok(Sequenced {

@@ -9,7 +9,7 @@ use super::registry::{Registry, POLL_INTERVAL};
 use super::sequencer::{NewWork, Record};
 use super::{require_role, Appended, Service, ServiceError, Signing, Written};
 use crate::accounts::Role;
-use crate::fingerprint::{self, Fingerprints, MatchOutcome};
+use crate::fingerprint::{self, Decision, Fingerprints, MatchOutcome};
 use crate::ledger::EntryKind;
 use crate::licenses::AiPreferences;
 use crate::store::{Account, Store, StoredWork, Thumbnail, WorkFilter};
@@ -82,8 +82,19 @@ pub struct CheckAnswer {
     pub fingerprints: Fingerprints,
     #[serde(flatten)]
     pub outcome: MatchOutcome,
+    /// Whether the local-feature stage ran: it does unless the global stage already decided a
+    /// match (docs/matching.md).
+    pub local_stage: bool,
     /// The candidates' works, in the order of `candidates`.
     pub works: Vec<WorkView>,
+}
+
+/// An upload's fingerprints and its matches over both stages.
+#[derive(Debug, Clone)]
+pub(super) struct UploadMatches {
+    pub fingerprints: Fingerprints,
+    pub outcome: MatchOutcome,
+    pub local_stage: bool,
 }
 
 /// Reads registrations committed by other nodes until the registry is dropped.
@@ -95,10 +106,11 @@ pub(super) async fn poll_registrations(store: Store, registry: Weak<Registry>) {
         let Some(live) = registry.upgrade() else {
             return;
         };
-        let after = live.scanned_up_to();
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.works_after(after)).await {
-            Ok(Ok(rows)) => live.absorb(rows),
+        match tokio::task::spawn_blocking(move || live.catch_up(|after| store.works_after(after)))
+            .await
+        {
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "reading new registrations failed"),
             Err(e) => tracing::warn!(error = %e, "reading new registrations failed"),
         }
@@ -115,14 +127,14 @@ impl Service {
             .map_err(Into::into)
     }
 
-    /// Decodes an image once for its fingerprints and its thumbnail.
-    async fn fingerprint_with_thumbnail(
+    /// Decodes an image once for everything a registration keeps.
+    async fn analyse_for_registration(
         &self,
         image: Vec<u8>,
-    ) -> Result<(Fingerprints, Vec<u8>), ServiceError> {
+    ) -> Result<fingerprint::Registration, ServiceError> {
         let limits = self.settings.decode_limits.clone();
         tokio::task::spawn_blocking(move || {
-            fingerprint::fingerprint_with_thumbnail(
+            fingerprint::analyse_for_registration(
                 &image,
                 &limits,
                 fingerprint::thumbnail::THUMBNAIL_MAX_SIDE,
@@ -133,10 +145,39 @@ impl Service {
         .map_err(Into::into)
     }
 
+    /// Fingerprints an upload and matches it: the global stage, then, unless that decided a
+    /// match, the local-feature stage, whose features are computed only then.
+    pub(super) async fn match_upload(&self, image: Vec<u8>) -> Result<UploadMatches, ServiceError> {
+        let limits = self.settings.decode_limits.clone();
+        let registry = self.registry.clone();
+        self.blocking(move |store| {
+            let (fingerprints, working) = fingerprint::fingerprint_keeping_image(&image, &limits)?;
+            let global = registry.query(&fingerprints);
+            if global.decision == Decision::Match {
+                return Ok(UploadMatches {
+                    fingerprints,
+                    outcome: global,
+                    local_stage: false,
+                });
+            }
+            let local = fingerprint::local::extract(&working);
+            drop(working);
+            Ok(UploadMatches {
+                fingerprints,
+                outcome: registry.with_local_stage(global, &local, store)?,
+                local_stage: true,
+            })
+        })
+        .await
+    }
+
     /// Finds registered works in an image.
     pub async fn check(&self, image: Vec<u8>) -> Result<CheckAnswer, ServiceError> {
-        let fingerprints = self.fingerprint(image).await?;
-        let outcome = self.registry.query(&fingerprints);
+        let UploadMatches {
+            fingerprints,
+            outcome,
+            local_stage,
+        } = self.match_upload(image).await?;
         let ids: Vec<i64> = outcome.candidates.iter().map(|c| c.work_id).collect();
         let works = self
             .blocking(move |store| {
@@ -152,6 +193,7 @@ impl Service {
         Ok(CheckAnswer {
             fingerprints,
             outcome,
+            local_stage,
             works: works.iter().map(WorkView::from).collect(),
         })
     }
@@ -166,10 +208,22 @@ impl Service {
     ) -> Result<Written<WorkRecorded>, ServiceError> {
         require_role(account, Role::RightsHolder)?;
         let metadata = self.checked_metadata(metadata)?;
-        let (fingerprints, preview) = self.fingerprint_with_thumbnail(image).await?;
-        // Refuse early what is sure to be refused; the sequencer checks again under the lock.
+        let fingerprint::Registration {
+            fingerprints,
+            local,
+            thumbnail: preview,
+        } = self.analyse_for_registration(image).await?;
+        // Refuse early what is sure to be refused, over both stages; the sequencer checks the
+        // global stage again under the lock.
+        let (registry, query) = (self.registry.clone(), (fingerprints.clone(), local.clone()));
+        let outcome = self
+            .blocking(move |store| {
+                let (fingerprints, local) = query;
+                Ok(registry.with_local_stage(registry.query(&fingerprints), &local, store)?)
+            })
+            .await?;
         self.registry
-            .admit(&fingerprints, account.id)
+            .admit_outcome(&outcome, account.id)
             .map_err(ServiceError::WorkConflict)?;
         let salt = signing.salt()?;
         let commitment = works::owner_commitment(&salt, &account.name);
@@ -194,6 +248,7 @@ impl Service {
         let record = Record::Work(Box::new(NewWork {
             row: row.clone(),
             fingerprints,
+            local,
         }));
         let appended = match self
             .append_authored(

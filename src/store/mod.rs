@@ -16,7 +16,7 @@ pub use accounts::{Account, NewAccount};
 pub use attributions::{AttributionEventRow, AttributionFilter, StoredAttribution};
 pub use log::{unix_now, DbHashes, LockedDbLog, LogRows, RoundError};
 pub use thumbnails::Thumbnail;
-pub use works::{IndexedWork, StoredWork, WorkFilter};
+pub use works::{IndexedWork, StoredFeatures, StoredWork, WorkFilter, WORKS_PER_READ};
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

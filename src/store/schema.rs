@@ -121,7 +121,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    work_features (work_id) {
+        work_id -> BigInt,
+        algorithm -> Text,
+        features -> Binary,
+    }
+}
+
 diesel::joinable!(works -> accounts (owner_id));
+diesel::joinable!(work_features -> works (work_id));
 diesel::joinable!(work_thumbnails -> works (work_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -134,6 +143,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     works,
     work_events,
     work_thumbnails,
+    work_features,
     attributions,
     attribution_events,
     signed_requests,

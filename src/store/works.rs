@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 
 use super::log::LockedDbLog;
-use super::schema::{accounts, work_events, works};
+use super::schema::{accounts, work_events, work_features, works};
 use super::{DbConnection, Store, StoreError};
 use crate::works::{WorkChange, WorkMetadata};
 
@@ -29,7 +29,21 @@ pub struct IndexedWork {
     pub work_id: i64,
     pub owner_id: i64,
     pub fingerprints: String,
+    /// The work's local features, when it has them.
+    pub local_features: Option<StoredFeatures>,
 }
+
+/// Serialised local features (`fingerprint::local::LocalFeatures`) and the algorithm version
+/// that made them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFeatures {
+    pub algorithm: String,
+    pub bytes: Vec<u8>,
+}
+
+/// How many works one read of [`Store::works_after`] answers at most, so that loading a large
+/// registry never holds every row's fingerprints and features in memory at once.
+pub const WORKS_PER_READ: i64 = 4096;
 
 /// Filters for listing works; `None` matches everything.
 #[derive(Debug, Clone, Default)]
@@ -138,19 +152,45 @@ fn to_work(row: WorkRow) -> StoredWork {
 }
 
 fn indexed_after(conn: &mut DbConnection, after: i64) -> QueryResult<Vec<IndexedWork>> {
-    let rows: Vec<(i64, i64, String)> = works::table
+    type Row = (i64, i64, String, Option<String>, Option<Vec<u8>>);
+    let rows: Vec<Row> = works::table
+        .left_join(work_features::table)
         .filter(works::work_id.gt(after))
         .order(works::work_id.asc())
-        .select((works::work_id, works::owner_id, works::fingerprints))
+        .limit(WORKS_PER_READ)
+        .select((
+            works::work_id,
+            works::owner_id,
+            works::fingerprints,
+            work_features::algorithm.nullable(),
+            work_features::features.nullable(),
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(work_id, owner_id, fingerprints)| IndexedWork {
-            work_id,
-            owner_id,
-            fingerprints,
-        })
+        .map(
+            |(work_id, owner_id, fingerprints, algorithm, bytes)| IndexedWork {
+                work_id,
+                owner_id,
+                fingerprints,
+                local_features: algorithm
+                    .zip(bytes)
+                    .map(|(algorithm, bytes)| StoredFeatures { algorithm, bytes }),
+            },
+        )
         .collect())
+}
+
+fn features_of(
+    conn: &mut DbConnection,
+    work_ids: &[i64],
+    algorithm: &str,
+) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+    work_features::table
+        .filter(work_features::work_id.eq_any(work_ids))
+        .filter(work_features::algorithm.eq(algorithm))
+        .select((work_features::work_id, work_features::features))
+        .load(conn)
 }
 
 fn work_by_id(conn: &mut DbConnection, work_id: i64) -> QueryResult<Option<StoredWork>> {
@@ -164,8 +204,8 @@ fn work_by_id(conn: &mut DbConnection, work_id: i64) -> QueryResult<Option<Store
 }
 
 impl LockedDbLog<'_> {
-    /// Works registered after `after`, in id order: how a round sees registrations committed
-    /// by other nodes before it checks a new one against them.
+    /// At most [`WORKS_PER_READ`] works registered after `after`, in id order: how a round
+    /// sees registrations committed by other nodes before it checks a new one against them.
     pub fn works_after(&mut self, after: i64) -> Result<Vec<IndexedWork>, StoreError> {
         Ok(indexed_after(self.conn(), after)?)
     }
@@ -196,6 +236,22 @@ impl LockedDbLog<'_> {
             ))
             .execute(conn)?;
         record_event(conn, work.work_id, work.work_id, "work_registered")
+    }
+
+    /// Stores the local features of the work registered in this round.
+    pub fn insert_work_features(
+        &mut self,
+        work_id: i64,
+        features: &StoredFeatures,
+    ) -> Result<(), StoreError> {
+        diesel::insert_into(work_features::table)
+            .values((
+                work_features::work_id.eq(work_id),
+                work_features::algorithm.eq(&features.algorithm),
+                work_features::features.eq(&features.bytes),
+            ))
+            .execute(self.conn())?;
+        Ok(())
     }
 
     /// Applies a change recorded by the entry at `entry_index`.
@@ -243,8 +299,41 @@ fn record_event(
 }
 
 impl Store {
+    /// At most [`WORKS_PER_READ`] works registered after `after`, in id order.
     pub fn works_after(&self, after: i64) -> Result<Vec<IndexedWork>, StoreError> {
         Ok(indexed_after(&mut *self.conn()?, after)?)
+    }
+
+    /// The serialised local features, made by `algorithm`, of those of `work_ids` that have
+    /// them.
+    pub fn work_features(
+        &self,
+        work_ids: &[i64],
+        algorithm: &str,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(features_of(&mut *self.conn()?, work_ids, algorithm)?)
+    }
+
+    /// Stores or replaces a work's local features outside a round: for recomputing them under
+    /// a new algorithm version. Nodes already running read them at their next start.
+    pub fn put_work_features(
+        &self,
+        work_id: i64,
+        features: &StoredFeatures,
+    ) -> Result<(), StoreError> {
+        self.conn()?
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                diesel::delete(work_features::table.find(work_id)).execute(conn)?;
+                diesel::insert_into(work_features::table)
+                    .values((
+                        work_features::work_id.eq(work_id),
+                        work_features::algorithm.eq(&features.algorithm),
+                        work_features::features.eq(&features.bytes),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })?;
+        Ok(())
     }
 
     pub fn work(&self, work_id: i64) -> Result<Option<StoredWork>, StoreError> {

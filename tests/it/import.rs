@@ -211,6 +211,56 @@ fn import_through_a_server_then_check_and_fingerprint_offline() {
         .unwrap()
         .contains("reading the file"));
 
+    // A partial copy of work-01 (a third cut away) is found by the local-feature stage; without
+    // stored features (a work registered before that stage existed) only after `works
+    // add-features` recomputes them from the original file.
+    let crop_path = data.path().join("crop.jpg");
+    let (w, h) = (original.width(), original.height());
+    original
+        .crop_imm(w / 4, h / 10, w * 3 / 4, h * 4 / 5)
+        .resize_exact(w, h, image::imageops::FilterType::Triangle)
+        .to_rgb8()
+        .save(&crop_path)
+        .unwrap();
+    let check_crop = || {
+        let out = Command::new(BIN)
+            .arg("check")
+            .arg(&crop_path)
+            .args(["--database-url", &db.url])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        lines(&out.stdout).remove(0)
+    };
+    let found = check_crop();
+    assert_eq!(found["decided_by"]["kind"], "local_features", "{found}");
+    assert_eq!(found["works"][0]["work_id"].as_i64(), Some(second_id));
+    assert_eq!(found["local_stage"], true);
+    db.execute("DELETE FROM work_features");
+    let missed = check_crop();
+    assert_ne!(missed["decided_by"]["kind"], "local_features", "{missed}");
+    let out = Command::new(BIN)
+        .args(["works", "add-features"])
+        .arg(catalogue.path().join("work-01.png"))
+        .arg(&crop_path)
+        .args(["--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "the crop is no registered work");
+    let added = lines(&out.stdout);
+    assert_eq!(
+        added[0]["added"],
+        serde_json::json!([second_id]),
+        "{}",
+        added[0]
+    );
+    assert!(added[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no registered work"));
+    let found = check_crop();
+    assert_eq!(found["decided_by"]["kind"], "local_features", "{found}");
+
     let out = Command::new(BIN)
         .arg("fingerprint")
         .arg(&copy_path)

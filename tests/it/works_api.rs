@@ -32,6 +32,29 @@ pub fn resized_jpeg_copy(name: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A partial copy: the part of the fixture between the fractions `left..right` and
+/// `top..bottom` of its sides, enlarged back to the original size and saved as a JPEG.
+pub fn cropped_jpeg_copy(name: &str, [left, top, right, bottom]: [f32; 4]) -> Vec<u8> {
+    let original = image::load_from_memory(&fixture(name)).expect("fixture decodes");
+    let (w, h) = (original.width() as f32, original.height() as f32);
+    let part = original.crop_imm(
+        (left * w) as u32,
+        (top * h) as u32,
+        ((right - left) * w) as u32,
+        ((bottom - top) * h) as u32,
+    );
+    let copy = part.resize_exact(
+        original.width(),
+        original.height(),
+        image::imageops::FilterType::Triangle,
+    );
+    let mut out = Cursor::new(Vec::new());
+    copy.to_rgb8()
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode JPEG");
+    out.into_inner()
+}
+
 pub fn form(fields: &[(&str, &str)], image: Option<&[u8]>) -> (String, Vec<u8>) {
     match image {
         Some(image) => upload::encode(fields.iter().copied(), "upload.bin", image),
@@ -459,6 +482,74 @@ async fn check_finds_the_registered_work_in_a_copy_and_nothing_in_an_unrelated_i
 }
 
 #[actix_web::test]
+async fn a_partial_copy_is_found_by_local_features_with_its_evidence() {
+    let app = TestApp::new().await;
+    let alice = app.token("alice", Role::RightsHolder);
+    let bob = app.token("bob", Role::RightsHolder);
+    let registered = app
+        .register(&alice, WORK, &fixture("astronaut.png"))
+        .await
+        .json();
+    let id = registered["work"]["id"].as_i64().unwrap();
+    // An asymmetric crop of a fifth on two sides, which no global hash sees.
+    let region = [0.2, 0.0, 1.0, 0.8];
+    let crop = cropped_jpeg_copy("astronaut.png", region);
+
+    let found = app.post_form("/v1/check", None, &[], Some(&crop)).await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    let found = found.json();
+    assert_eq!(found["decision"], "match", "{found}");
+    assert_eq!(found["local_stage"], true);
+    assert_eq!(found["candidates"][0]["work_id"].as_i64(), Some(id));
+    let evidence = &found["decided_by"];
+    assert_eq!(evidence["kind"], "local_features", "{found}");
+    assert!(evidence["inliers"].as_u64().unwrap() >= 12, "{evidence}");
+    assert!(evidence["rotation_degrees"].as_f64().unwrap().abs() < 1.0);
+    for (k, expected) in region.iter().enumerate() {
+        let seen = evidence["work_region"][k].as_f64().unwrap();
+        assert!((seen - f64::from(*expected)).abs() < 0.03, "{evidence}");
+    }
+    assert_eq!(found["candidates"][0]["local_inliers"], evidence["inliers"]);
+    assert_eq!(found["works"][0]["title"], "Chelsea the cat");
+
+    // A copy the global stage decides does not pay for the second stage.
+    let whole = app
+        .post_form(
+            "/v1/check",
+            None,
+            &[],
+            Some(&resized_jpeg_copy("astronaut.png")),
+        )
+        .await
+        .json();
+    assert_eq!(whole["decided_by"]["kind"], "pdq", "{whole}");
+    assert_eq!(whole["local_stage"], false);
+    // An unrelated photograph is matched by neither.
+    let unrelated = app
+        .post_form("/v1/check", None, &[], Some(&fixture("coffee.jpg")))
+        .await
+        .json();
+    assert_eq!(unrelated["decision"], "none", "{unrelated}");
+    assert_eq!(unrelated["local_stage"], true);
+
+    // Someone else cannot register the crop as their own work, and nothing is written.
+    let size = app.log_size().await;
+    app.register(&bob, WORK, &crop)
+        .await
+        .assert_error(409, "conflicting_work");
+    assert_eq!(app.log_size().await, size);
+
+    // A node started later loads the features with the work.
+    let later = app.second_node().await;
+    let again = later
+        .post_form("/v1/check", None, &[], Some(&crop))
+        .await
+        .json();
+    assert_eq!(again["decided_by"]["kind"], "local_features", "{again}");
+    assert_eq!(again["candidates"][0]["work_id"].as_i64(), Some(id));
+}
+
+#[actix_web::test]
 async fn a_second_node_on_the_same_database_sees_and_respects_registrations() {
     let first = TestApp::new().await;
     let second = first.second_node().await;
@@ -486,5 +577,13 @@ async fn a_second_node_on_the_same_database_sees_and_respects_registrations() {
         )
         .await
         .json();
+    assert_eq!(found["candidates"][0]["work_id"].as_i64(), Some(id));
+    // Local features too: a partial copy is found on the node that did not register it.
+    let crop = cropped_jpeg_copy("chelsea.png", [0.0, 0.15, 0.8, 1.0]);
+    let found = second
+        .post_form("/v1/check", None, &[], Some(&crop))
+        .await
+        .json();
+    assert_eq!(found["decided_by"]["kind"], "local_features", "{found}");
     assert_eq!(found["candidates"][0]["work_id"].as_i64(), Some(id));
 }

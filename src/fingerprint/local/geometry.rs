@@ -91,6 +91,30 @@ impl Similarity {
         (self.scale * r.cos(), self.scale * r.sin())
     }
 
+    /// The transform that undoes this one; `None` for a zero scale.
+    pub fn inverse(&self) -> Option<Similarity> {
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return None;
+        }
+        // Undoing `s R(θ) F` is `(1/s) F R(-θ)`, which equals `(1/s) R(θ) F` when reflected
+        // (as `F R(θ) = R(-θ) F`) and `(1/s) R(-θ)` when not.
+        let linear = Similarity {
+            scale: 1.0 / self.scale,
+            angle_degrees: if self.reflected {
+                self.angle_degrees
+            } else {
+                -self.angle_degrees
+            },
+            translation: [0.0, 0.0],
+            reflected: self.reflected,
+        };
+        let moved = linear.apply(self.translation);
+        Some(Similarity {
+            translation: [-moved[0], -moved[1]],
+            ..linear
+        })
+    }
+
     pub fn apply(&self, p: [f64; 2]) -> [f64; 2] {
         let (a, b) = self.ab();
         let y = if self.reflected { -p[1] } else { p[1] };
@@ -413,6 +437,30 @@ mod tests {
         assert!((t.angle_degrees - 5.0).abs() < 1e-6, "{t:?}");
         assert!((t.translation[0] + 40.0).abs() < 1e-4, "{t:?}");
         assert!((t.translation[1] - 12.5).abs() < 1e-4, "{t:?}");
+    }
+
+    #[test]
+    fn an_inverse_takes_every_point_back() {
+        for reflected in [false, true] {
+            let t = Similarity {
+                scale: 0.8,
+                angle_degrees: -33.0,
+                translation: [17.0, -4.5],
+                reflected,
+            };
+            let back = t.inverse().unwrap();
+            for p in grid(12) {
+                let q = back.apply(t.apply(p));
+                assert!((q[0] - p[0]).abs() < 1e-9 && (q[1] - p[1]).abs() < 1e-9);
+            }
+        }
+        let flat = Similarity {
+            scale: 0.0,
+            angle_degrees: 0.0,
+            translation: [0.0, 0.0],
+            reflected: false,
+        };
+        assert_eq!(flat.inverse(), None);
     }
 
     #[test]

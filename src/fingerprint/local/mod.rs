@@ -34,6 +34,7 @@ pub mod matching;
 mod scene;
 
 use image::GrayImage;
+use serde::{Deserialize, Serialize};
 
 use super::decode::{resize_packed, working_dims, WorkingImage};
 
@@ -306,6 +307,8 @@ pub struct LocalMatch {
     /// Query features that hit the work in the candidate index.
     pub votes: u32,
     pub verification: Verification,
+    /// When the verification found a match: what it saw, for the answer.
+    pub evidence: Option<LocalEvidence>,
 }
 
 /// Finds works the query shows: asks `index` for the works that share descriptors with it,
@@ -317,17 +320,35 @@ pub fn search(
     query: &LocalFeatures,
     verify_top: usize,
     params: &GeometryParams,
+    features_of: impl FnMut(u64) -> Option<LocalFeatures>,
+) -> Vec<LocalMatch> {
+    verify_candidates(
+        query,
+        &index.candidates(query, verify_top),
+        params,
+        features_of,
+    )
+}
+
+/// Verifies each of `candidates` against its features (a candidate `features_of` has none
+/// for is skipped); matches first, then by inlier count.
+pub fn verify_candidates(
+    query: &LocalFeatures,
+    candidates: &[CandidateWork],
+    params: &GeometryParams,
     mut features_of: impl FnMut(u64) -> Option<LocalFeatures>,
 ) -> Vec<LocalMatch> {
-    let mut out: Vec<LocalMatch> = index
-        .candidates(query, verify_top)
-        .into_iter()
+    let mut out: Vec<LocalMatch> = candidates
+        .iter()
         .filter_map(|c| {
             let work = features_of(c.work)?;
+            let verification = verify_pair(query, &work, params);
+            let evidence = LocalEvidence::of(&verification, query, &work);
             Some(LocalMatch {
                 work: c.work,
                 votes: c.votes,
-                verification: verify_pair(query, &work, params),
+                verification,
+                evidence,
             })
         })
         .collect();
@@ -338,6 +359,65 @@ pub fn search(
         )
     });
     out
+}
+
+/// What the second stage saw of a work in an upload, in terms a reader can check without our
+/// feature images: positions are fractions of each image's longer side (so 1.0 is the whole
+/// length of that side), angles are clockwise as displayed.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalEvidence {
+    /// Correspondences the transform explains, at distinct places.
+    pub inliers: u32,
+    /// Tentative correspondences examined.
+    pub correspondences: u32,
+    /// The transform from the work to the upload, `upload = scale * R(rotation) * work +
+    /// translation`, in the fractional coordinates above: 1.0 when the work appears at the
+    /// same share of the upload as of itself, 1.25 for a 20% crop enlarged back.
+    pub scale: f64,
+    pub rotation_degrees: f64,
+    pub translation: [f64; 2],
+    /// The part of the work the upload shows, `[left, top, right, bottom]` as fractions of the
+    /// work's width and height.
+    pub work_region: [f64; 4],
+}
+
+impl LocalEvidence {
+    /// The evidence of a verification that found a match; `None` otherwise.
+    pub fn of(
+        verification: &Verification,
+        query: &LocalFeatures,
+        work: &LocalFeatures,
+    ) -> Option<Self> {
+        let t = verification.transform.filter(|_| verification.is_match())?;
+        let query_side = f64::from(query.width.max(query.height).max(1));
+        let work_side = f64::from(work.width.max(work.height).max(1));
+        let (wq, hq) = (f64::from(query.width), f64::from(query.height));
+        let (ww, hw) = (f64::from(work.width.max(1)), f64::from(work.height.max(1)));
+        let inverse = t.inverse()?;
+        let corners = [[0.0, 0.0], [wq, 0.0], [0.0, hq], [wq, hq]].map(|c| inverse.apply(c));
+        let extent = |axis: usize, size: f64, pick: fn(f64, f64) -> f64, start: f64| {
+            let v = corners.iter().map(|c| c[axis]).fold(start, pick);
+            round4((v / size).clamp(0.0, 1.0))
+        };
+        Some(LocalEvidence {
+            inliers: verification.inliers as u32,
+            correspondences: verification.matches as u32,
+            scale: round4(t.scale * work_side / query_side),
+            rotation_degrees: round4(t.angle_degrees),
+            translation: t.translation.map(|v| round4(v / query_side)),
+            work_region: [
+                extent(0, ww, f64::min, f64::INFINITY),
+                extent(1, hw, f64::min, f64::INFINITY),
+                extent(0, ww, f64::max, f64::NEG_INFINITY),
+                extent(1, hw, f64::max, f64::NEG_INFINITY),
+            ],
+        })
+    }
+}
+
+/// Four decimals: the estimate is not more precise than that, and the answer stays readable.
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
 }
 
 #[cfg(test)]

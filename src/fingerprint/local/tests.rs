@@ -475,3 +475,30 @@ fn a_flat_image_has_no_features_and_matches_nothing() {
     let v = verify_pair(&flat, &flat, &GeometryParams::default());
     assert_eq!(v.decision, LocalDecision::NoMatch(Rejection::TooFewMatches));
 }
+
+#[test]
+fn the_evidence_names_the_part_of_the_work_a_crop_shows() {
+    let img = fixture("astronaut.png");
+    let (w, h) = img.dimensions();
+    let work = features(&png(&img));
+    // The right 80% and the top 80% of the work, enlarged back to the work's size.
+    let (x, crop_h) = (w / 5, h * 4 / 5);
+    let (copy, _) = crop_resize(&img, x, 0, w - x, crop_h, Some((w, h)));
+    let query = features(&jpeg(&copy, 85));
+    let verification = verify_pair(&query, &work, &GeometryParams::default());
+    let evidence = LocalEvidence::of(&verification, &query, &work).expect("a match");
+    let [left, top, right, bottom] = evidence.work_region;
+    let near = |a: f64, b: f64| (a - b).abs() < 0.02;
+    assert!(
+        near(left, 0.2) && near(top, 0.0) && near(right, 1.0) && near(bottom, 0.8),
+        "{evidence:?}"
+    );
+    assert!(evidence.rotation_degrees.abs() < 1.0, "{evidence:?}");
+    // Each side of the copy is the crop's side enlarged back by 1 / 0.8.
+    assert!((evidence.scale - 1.25).abs() < 0.03, "{evidence:?}");
+    assert!(evidence.inliers >= 12 && evidence.inliers <= evidence.correspondences);
+    // No evidence without a match.
+    let unrelated = features(&png(&fixture("coins.png")));
+    let refused = verify_pair(&unrelated, &work, &GeometryParams::default());
+    assert_eq!(LocalEvidence::of(&refused, &unrelated, &work), None);
+}
