@@ -114,7 +114,8 @@ fn main() {
                         (
                             m.work as i64,
                             m.verification.inliers,
-                            m.verification.is_match(),
+                            m.verification.decision,
+                            m.verification.matches,
                         )
                     });
                     let outcome = global.with_local(

@@ -1,6 +1,9 @@
 //! Arbitrary bytes through the upload path: sniff, decode under limits, trim, hash, serialise,
-//! and query an index holding the result. Any panic, overflow or allocation past the cap is a
-//! bug; each crash found is kept as a regression test in `src/fingerprint/tests.rs`.
+//! query an index holding the result, and the second stage: local features, their stored
+//! form, the candidate index and the geometric verification. The same bytes are also read as
+//! stored local features, the one parser of the second stage that reads data from outside.
+//! Any panic, overflow or allocation past the cap is a bug; each crash found is kept as a
+//! regression test in `src/fingerprint/tests.rs`.
 //!
 //! Run from `fuzz/`: `cargo fuzz run decode_and_fingerprint` (flags used here:
 //! docs/BENCHMARKS-fingerprint.md).
@@ -11,7 +14,8 @@
 #[path = "../../src/fingerprint/mod.rs"]
 mod fingerprint;
 
-use fingerprint::{fingerprint, DecodeLimits, Fingerprints, MatchIndex};
+use fingerprint::local::{self, CandidateIndex, GeometryParams, LocalEvidence, LocalFeatures};
+use fingerprint::{fingerprint_keeping_image, DecodeLimits, Fingerprints, MatchIndex};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         max_alloc: 64 << 20,
         ..DecodeLimits::default()
     };
-    if let Ok(fp) = fingerprint(data, &limits) {
+    if let Ok(stored) = LocalFeatures::from_bytes(data) {
+        assert_eq!(stored.to_bytes(), data, "a parsed feature set re-serialises exactly");
+    }
+    if let Ok((fp, working)) = fingerprint_keeping_image(data, &limits) {
         let mut index = MatchIndex::new();
         index.insert(1, &fp);
         let out = index.query(&fp);
@@ -30,5 +37,23 @@ fuzz_target!(|data: &[u8]| {
         let text = serde_json::to_string(&fp).expect("serialises");
         let back: Fingerprints = serde_json::from_str(&text).expect("round-trips");
         assert_eq!(back, fp);
+
+        let features = local::extract(&working);
+        let bytes = features.to_bytes();
+        assert!(bytes.len() <= 8 * 1024);
+        let parsed = LocalFeatures::from_bytes(&bytes).expect("our own bytes parse");
+        assert_eq!(parsed, features);
+        let mut candidates = CandidateIndex::default();
+        candidates.insert(1, &features);
+        let found = candidates.candidates(&features, local::VERIFY_TOP);
+        let verified = local::verify_candidates(&features, &found, &GeometryParams::default(), |_| {
+            Some(features.clone())
+        });
+        for m in &verified {
+            if let Some(evidence) = LocalEvidence::of(&m.verification, &features, &features) {
+                assert!(evidence.work_region.iter().all(|v| (0.0..=1.0).contains(v)));
+            }
+        }
+        let _ = out.with_local(verified.iter().filter_map(|m| Some((1, m.evidence?))));
     }
 });
