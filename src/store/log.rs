@@ -5,7 +5,10 @@ use std::ops::Range;
 
 use diesel::prelude::*;
 
-use super::schema::{log_checkpoints, log_entries, log_hashes, log_head, log_meta};
+use super::schema::{
+    log_checkpoints, log_entries, log_hashes, log_head, log_leaf_index, log_leaf_index_state,
+    log_meta,
+};
 use super::{DbConnection, Store, StoreError};
 use crate::ledger::{
     Hash, HashReader, LedgerError, LockedLog, LogAppend, LogKey, TreeHead, EMPTY_ROOT,
@@ -258,9 +261,25 @@ impl<'c> LogRows<'c> {
     }
 
     /// The first index at which an entry with this leaf hash was logged.
+    ///
+    /// The leaf index is filled behind the sequencer ([`Store::index_leaves`]); entries past
+    /// what it covers are scanned. The coverage is read first: entries are never removed, so
+    /// scanning from an older bound than an indexer has meanwhile committed misses nothing.
     pub fn index_of_leaf(&mut self, leaf: &Hash) -> Result<Option<u64>, StoreError> {
+        let indexed_up_to: i64 = log_leaf_index_state::table
+            .find(1i64)
+            .select(log_leaf_index_state::indexed_up_to)
+            .first(self.conn)?;
+        let indexed: Option<i64> = log_leaf_index::table
+            .filter(log_leaf_index::leaf_hash.eq(leaf.0.as_slice()))
+            .select(diesel::dsl::min(log_leaf_index::entry_index))
+            .first(self.conn)?;
+        if let Some(index) = indexed {
+            return Ok(Some(index as u64));
+        }
         let index: Option<i64> = log_entries::table
-            .filter(log_entries::leaf_hash.eq(leaf.0.to_vec()))
+            .filter(log_entries::entry_index.ge(indexed_up_to))
+            .filter(log_entries::leaf_hash.eq(leaf.0.as_slice()))
             .select(log_entries::entry_index)
             .order(log_entries::entry_index)
             .first(self.conn)
@@ -361,6 +380,65 @@ impl Store {
                 hashes: DbHashes::new(conn),
             };
             Ok(round(&mut log)?)
+        })
+    }
+
+    /// Adds up to `limit` entries, from where the leaf index ends, to the leaf index, in one
+    /// transaction; answers how many it added. Locks the index's state row first, so indexers
+    /// on several nodes take turns; the rows are inserted in hash order, which keeps the pages
+    /// one batch writes together.
+    pub fn index_leaves(&self, limit: u64) -> Result<u64, StoreError> {
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConnection = &mut pooled;
+        conn.transaction(|conn| {
+            let state = log_leaf_index_state::table.find(1i64);
+            let from: i64 = match conn {
+                DbConnection::Postgres(pg) => state
+                    .select(log_leaf_index_state::indexed_up_to)
+                    .for_update()
+                    .first(pg)?,
+                DbConnection::Sqlite(lite) => {
+                    // As for the head: write first, so the transaction holds the write lock.
+                    diesel::update(state)
+                        .set(
+                            log_leaf_index_state::indexed_up_to
+                                .eq(log_leaf_index_state::indexed_up_to),
+                        )
+                        .execute(lite)?;
+                    state
+                        .select(log_leaf_index_state::indexed_up_to)
+                        .first(lite)?
+                }
+            };
+            let mut rows: Vec<(i64, Vec<u8>)> = log_entries::table
+                .filter(log_entries::entry_index.ge(from))
+                .order(log_entries::entry_index)
+                .limit(to_i64(limit)?)
+                .select((log_entries::entry_index, log_entries::leaf_hash))
+                .load(conn)?;
+            let Some(&(last, _)) = rows.last() else {
+                return Ok(0);
+            };
+            let added = rows.len() as u64;
+            rows.sort_unstable_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+            let values: Vec<_> = rows
+                .iter()
+                .map(|(index, leaf)| {
+                    (
+                        log_leaf_index::leaf_hash.eq(leaf.as_slice()),
+                        log_leaf_index::entry_index.eq(*index),
+                    )
+                })
+                .collect();
+            for chunk in values.chunks(INSERT_CHUNK) {
+                on_each_backend!(conn, |c| diesel::insert_into(log_leaf_index::table)
+                    .values(chunk)
+                    .execute(c))?;
+            }
+            diesel::update(state)
+                .set(log_leaf_index_state::indexed_up_to.eq(last + 1))
+                .execute(conn)?;
+            Ok(added)
         })
     }
 
