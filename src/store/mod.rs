@@ -86,9 +86,7 @@ impl DatabaseUrl {
 
 /// Per-connection SQLite settings. WAL lets readers run beside the one writer; `synchronous =
 /// FULL` makes every commit durable before it returns, which the ledger's acknowledgements
-/// depend on. `temp_store = MEMORY` keeps statement journals (the undo record of one
-/// multi-row insert inside a round, never needed once the statement ends) off the disk: written
-/// to a temporary file they were a quarter of a round's writes.
+/// depend on.
 #[derive(Debug)]
 struct SqliteSettings;
 
@@ -97,8 +95,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqliteSettings {
         if let DbConnection::Sqlite(conn) = conn {
             conn.batch_execute(
                 "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                 PRAGMA temp_store = MEMORY;",
+                 PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
             )
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
