@@ -29,7 +29,10 @@ macro_rules! insert_rows {
                     .map(drop)
             }),
             DbConnection::Postgres(c) => $rows.chunks(INSERT_CHUNK).try_for_each(|chunk| {
-                diesel::insert_into($table).values(chunk).execute(c).map(drop)
+                diesel::insert_into($table)
+                    .values(chunk)
+                    .execute(c)
+                    .map(drop)
             }),
         }
     };

@@ -66,7 +66,11 @@ async fn entries_are_found_by_leaf_hash_before_and_after_the_leaf_index_takes_th
     assert!(app.store.index_leaves(10).unwrap() <= 10);
     assert_found_by_leaf_hash(&app, &appended).await;
     app.store.index_leaves(1_000).unwrap();
-    assert_eq!(app.store.index_leaves(1_000).unwrap(), 0, "nothing left to index");
+    assert_eq!(
+        app.store.index_leaves(1_000).unwrap(),
+        0,
+        "nothing left to index"
+    );
     assert_found_by_leaf_hash(&app, &appended).await;
     let more = append_many(&app, &token, 5).await;
     assert_found_by_leaf_hash(&app, &more).await;
