@@ -9,13 +9,17 @@
 #   2. append latency at a fixed 1,000 appends/s (hey, 50 clients x 20/s): p50/p99;
 #   3. proof and tile reads/s (wrk), next to GET /healthz (the HTTP floor) as the baseline;
 #   4. resident memory of serve after the run.
+# `bench/memory.sh` measures resident memory on logs of 10^5 and 10^7 entries.
 # Needs wrk and hey (apt-get install wrk hey).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-15s}"
 DB_URL="${1:-}"
-cargo build --release --quiet --bin provenance
-BIN=target/release/provenance
+# BIN=PATH measures another build of the binary (say, the last release, as a baseline).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet --bin provenance
+  BIN="${CARGO_TARGET_DIR:-target}/release/provenance"
+fi
 work="$(mktemp -d)"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
@@ -41,8 +45,12 @@ start() { # start MAX_BATCH -> sets pid, BASE, TOKEN
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 rate() { awk '/Requests\/sec/ {print $2}'; }
+# CPU seconds serve has used, user and system; with the log's growth, its CPU per append, a
+# figure other work on the machine disturbs less than the rate.
+cpu() { awk -v tick="$(getconf CLK_TCK)" '{print ($14 + $15) / tick}' "/proc/$pid/stat"; }
+size() { curl -fs "$BASE/log/checkpoint" | sed -n 2p; }
 
-echo "# load test $(date -u +%FT%TZ) on $(nproc) cores; database: ${DB_URL:-sqlite}"
+echo "# load test $(date -u +%FT%TZ) on $(nproc) cores; database: ${DB_URL:-sqlite}; load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 start 1
 base_rate=$(wrk -t2 -c256 -d"$DURATION" -s bench/append.lua "$BASE" | rate)
@@ -50,8 +58,11 @@ stop
 echo "appends/s, 256 clients, no group commit (--max-batch 1, baseline): $base_rate"
 
 start 4096
+size0=$(size); cpu0=$(cpu)
 wrk -t2 -c256 -d"$DURATION" --latency -s bench/append.lua "$BASE" > "$work/appends.txt"
+size1=$(size); cpu1=$(cpu)
 echo "appends/s, 256 clients, group commit: $(rate < "$work/appends.txt")"
+echo "  serve CPU per append: $(python3 -c "print(round(($cpu1 - $cpu0) / ($size1 - $size0) * 1e6))") us"
 grep -E '^ +(50|99)%' "$work/appends.txt" | sed 's/^ */  latency at 256 clients /'
 hey -z "$DURATION" -c 50 -q 20 -m POST -T application/json \
     -H "Authorization: Bearer $TOKEN" -d '{"text":"fixed-rate note"}' \
@@ -59,7 +70,7 @@ hey -z "$DURATION" -c 50 -q 20 -m POST -T application/json \
 echo "fixed 1,000 appends/s offered: $(awk '/Requests\/sec/ {print $2}' "$work/fixed.txt") achieved"
 grep -E '(50|99)% in' "$work/fixed.txt" | sed 's/^ */  latency /'
 grep -E '^\s+\[[0-9]+\]' "$work/fixed.txt" | sed 's/^ */  status /'
-size=$(curl -fs "$BASE/log/checkpoint" | sed -n 2p)
+size=$(size)
 echo "log size after the append runs: $size"
 [ "$size" -gt 256000 ] && size=256000
 floor=$(wrk -t2 -c64 -d"$DURATION" "$BASE/healthz" | rate)

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -129,9 +129,28 @@ impl LockedLog for CachedRound<'_, '_> {
     }
 }
 
+/// How often the sequencer brings the leaf index up to date, between rounds.
+const LEAF_INDEX_INTERVAL: Duration = Duration::from_secs(1);
+/// Most entries one leaf-index transaction takes: about a second of appends at full load, so
+/// each index page is written about once per batch, and the pause between rounds stays short.
+const LEAF_INDEX_BATCH: u64 = 20_000;
+
 pub(super) async fn run(sequencer: Sequencer, mut queue: mpsc::Receiver<AppendJob>) {
     let sequencer = Arc::new(sequencer);
+    let mut leaves_indexed = Instant::now();
     while let Some(first) = queue.recv().await {
+        if leaves_indexed.elapsed() >= LEAF_INDEX_INTERVAL {
+            // Here, between rounds, the index's writes never wait for a round's lock or make
+            // one wait (on SQLite such waits are sleeps); entries not yet indexed are scanned
+            // by a lookup, so a late index costs a lookup time, never an answer.
+            let store = sequencer.store.clone();
+            match tokio::task::spawn_blocking(move || store.index_leaves(LEAF_INDEX_BATCH)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "updating the leaf index failed"),
+                Err(e) => tracing::warn!(error = %e, "updating the leaf index failed"),
+            }
+            leaves_indexed = Instant::now();
+        }
         let mut jobs = vec![first];
         while jobs.len() < sequencer.max_batch {
             match queue.try_recv() {

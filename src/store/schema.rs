@@ -43,6 +43,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    log_leaf_index (leaf_hash, entry_index) {
+        leaf_hash -> Binary,
+        entry_index -> BigInt,
+    }
+}
+
+diesel::table! {
+    log_leaf_index_state (id) {
+        id -> BigInt,
+        indexed_up_to -> BigInt,
+    }
+}
+
+diesel::table! {
     accounts (id) {
         id -> BigInt,
         name -> Text,
@@ -139,6 +153,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     log_entries,
     log_hashes,
     log_checkpoints,
+    log_leaf_index,
+    log_leaf_index_state,
     accounts,
     works,
     work_events,

@@ -40,6 +40,46 @@ async fn append_many(app: &TestApp, token: &str, n: usize) -> Vec<Value> {
     out
 }
 
+/// Every appended entry is found by its leaf hash, at its index.
+async fn assert_found_by_leaf_hash(app: &TestApp, appended: &[Value]) {
+    for reply in appended {
+        let entry = reply["receipt"]["entry"].as_str().unwrap();
+        let leaf = BASE64_STANDARD.encode(leaf_hash(entry.as_bytes()).0);
+        let proof = app
+            .get(&format!(
+                "/v1/log/proof/inclusion?leaf_hash={}",
+                urlencode(&leaf)
+            ))
+            .await;
+        assert_eq!(proof.status, 200, "{}", proof.text());
+        assert_eq!(proof.json()["index"], reply["index"]);
+    }
+}
+
+#[actix_web::test]
+async fn entries_are_found_by_leaf_hash_before_and_after_the_leaf_index_takes_them() {
+    let app = TestApp::new().await;
+    let token = app.token("ops", Role::Operator);
+    let appended = append_many(&app, &token, 30).await;
+    assert_found_by_leaf_hash(&app, &appended).await;
+    // Part of the log in the index, the rest found by scanning; then all of it indexed.
+    assert!(app.store.index_leaves(10).unwrap() <= 10);
+    assert_found_by_leaf_hash(&app, &appended).await;
+    app.store.index_leaves(1_000).unwrap();
+    assert_eq!(
+        app.store.index_leaves(1_000).unwrap(),
+        0,
+        "nothing left to index"
+    );
+    assert_found_by_leaf_hash(&app, &appended).await;
+    let more = append_many(&app, &token, 5).await;
+    assert_found_by_leaf_hash(&app, &more).await;
+    // The sequencer may have indexed some of them between its rounds.
+    assert!(app.store.index_leaves(1_000).unwrap() <= 5);
+    assert_eq!(app.store.index_leaves(1_000).unwrap(), 0);
+    assert_found_by_leaf_hash(&app, &more).await;
+}
+
 #[actix_web::test]
 async fn an_appended_entry_comes_back_with_a_receipt_that_verifies_offline() {
     let app = TestApp::new().await;
