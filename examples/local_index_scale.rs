@@ -142,14 +142,17 @@ fn main() {
     let mut fillers = 0usize;
     for size in sizes {
         let started = Instant::now();
+        // In batches, so that only one batch of filler features is in memory at a time.
         while index.len() < size {
-            index.insert(
-                FILLER + fillers as u64,
-                &filler(FILLER + fillers as u64, &pool),
-            );
-            fillers += 1;
+            let batch: Vec<(u64, LocalFeatures)> = (0..(size - index.len()).min(250_000))
+                .map(|k| {
+                    let id = FILLER + (fillers + k) as u64;
+                    (id, filler(id, &pool))
+                })
+                .collect();
+            fillers += batch.len();
+            index.extend(batch.iter().map(|(id, f)| (*id, f)));
         }
-        index.rebuild();
         let built_s = started.elapsed().as_secs_f64();
         let lookup = |id: u64| {
             if id >= FILLER {

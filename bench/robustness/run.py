@@ -98,8 +98,13 @@ def registered_sources():
 def distractor_sources():
     import glob
     srcs = [largest(PLASMA.format(n)) for n in DISTRACTOR_PLASMA]
+    # A glob must never pick up a registered source: the 2026-11-27 run's `[BDFGRS]*` took in
+    # mate's Garden.jpg, and the local stage rightly found its registered quadrants in 373 of
+    # the 581 crops cut from it.
+    registered = set(registered_sources())
     for g in DISTRACTOR_GLOBS:
-        srcs += sorted(p for p in glob.glob(g) if p.lower().endswith((".png", ".jpg", ".webp")))
+        srcs += sorted(p for p in glob.glob(g)
+                       if p.lower().endswith((".png", ".jpg", ".webp")) and p not in registered)
     return srcs + ["skimage:" + n for n in DISTRACTOR_SKIMAGE]
 
 

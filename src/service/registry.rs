@@ -124,9 +124,15 @@ impl Registry {
                 inner.index.insert(id, fp);
             }
         }
-        for (id, _, _, local) in &fresh {
-            if let Some(local) = local {
-                inner.local.insert(*id as u64, local);
+        let local: Vec<(u64, &LocalFeatures)> = fresh
+            .iter()
+            .filter_map(|(id, _, _, local)| local.as_ref().map(|l| (*id as u64, l)))
+            .collect();
+        if local.len() > 1024 {
+            inner.local.extend(local);
+        } else {
+            for (id, features) in local {
+                inner.local.insert(id, features);
             }
         }
         for (id, owner, ..) in &parsed {
