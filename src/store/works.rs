@@ -244,14 +244,7 @@ impl LockedDbLog<'_> {
         work_id: i64,
         features: &StoredFeatures,
     ) -> Result<(), StoreError> {
-        diesel::insert_into(work_features::table)
-            .values((
-                work_features::work_id.eq(work_id),
-                work_features::algorithm.eq(&features.algorithm),
-                work_features::features.eq(&features.bytes),
-            ))
-            .execute(self.conn())?;
-        Ok(())
+        Ok(insert_features(self.conn(), work_id, features)?)
     }
 
     /// Applies a change recorded by the entry at `entry_index`.
@@ -280,6 +273,21 @@ impl LockedDbLog<'_> {
         };
         record_event(conn, work_id, entry_index, kind)
     }
+}
+
+fn insert_features(
+    conn: &mut DbConnection,
+    work_id: i64,
+    features: &StoredFeatures,
+) -> QueryResult<()> {
+    diesel::insert_into(work_features::table)
+        .values((
+            work_features::work_id.eq(work_id),
+            work_features::algorithm.eq(&features.algorithm),
+            work_features::features.eq(&features.bytes),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn record_event(
@@ -324,14 +332,7 @@ impl Store {
         self.conn()?
             .transaction::<_, diesel::result::Error, _>(|conn| {
                 diesel::delete(work_features::table.find(work_id)).execute(conn)?;
-                diesel::insert_into(work_features::table)
-                    .values((
-                        work_features::work_id.eq(work_id),
-                        work_features::algorithm.eq(&features.algorithm),
-                        work_features::features.eq(&features.bytes),
-                    ))
-                    .execute(conn)?;
-                Ok(())
+                insert_features(conn, work_id, features)
             })?;
         Ok(())
     }
