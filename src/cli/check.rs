@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use super::ConfigArgs;
-use crate::fingerprint::{self, Decision, DecodeLimits, Fingerprints};
+use crate::fingerprint::{self, DecodeLimits, Fingerprints};
 use crate::service::Registry;
 use crate::store::Store;
 
@@ -81,8 +81,7 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
     finish(failed, args.files.len())
 }
 
-/// Both stages, as the service runs them: the local-feature stage unless the global stage
-/// decided a match.
+/// Both stages, as the service runs them ([`Registry::match_upload`]).
 fn check_file(
     path: &Path,
     limits: &DecodeLimits,
@@ -92,16 +91,9 @@ fn check_file(
     let bytes = std::fs::read(path).map_err(|e| format!("reading the file: {e}"))?;
     let (fp, working) =
         fingerprint::fingerprint_keeping_image(&bytes, limits).map_err(|e| e.to_string())?;
-    let global = registry.query(&fp);
-    let local_stage = global.decision != Decision::Match;
-    let outcome = if local_stage {
-        let local = fingerprint::local::extract(&working);
-        registry
-            .with_local_stage(global, &local, store)
-            .map_err(|e| format!("reading local features: {e}"))?
-    } else {
-        global
-    };
+    let (outcome, local_stage) = registry
+        .match_upload(&fp, &working, store)
+        .map_err(|e| format!("reading local features: {e}"))?;
     let works = outcome
         .candidates
         .iter()

@@ -17,7 +17,9 @@ use std::time::Duration;
 use crate::fingerprint::local::{
     self, CandidateIndex, GeometryParams, LocalFeatures, LOCAL_ALGORITHM_VERSION, VERIFY_TOP,
 };
-use crate::fingerprint::{Decision, Evidence, Fingerprints, MatchIndex, MatchOutcome};
+use crate::fingerprint::{
+    Decision, Evidence, Fingerprints, MatchIndex, MatchOutcome, WorkingImage,
+};
 use crate::store::{IndexedWork, Store, StoreError, StoredFeatures};
 
 /// How often a node reads works registered by other nodes.
@@ -191,15 +193,15 @@ impl Registry {
             return Ok(global);
         }
         let ids: Vec<i64> = candidates.iter().map(|c| c.work as i64).collect();
+        // The query asked for this version only; what is left to check is that the bytes parse.
         let mut stored: HashMap<u64, LocalFeatures> = store
             .work_features(&ids, LOCAL_ALGORITHM_VERSION)?
             .into_iter()
             .filter_map(|(id, bytes)| {
-                let stored = StoredFeatures {
-                    algorithm: LOCAL_ALGORITHM_VERSION.to_owned(),
-                    bytes,
-                };
-                Some((id as u64, parse_features(id, &stored)?))
+                LocalFeatures::from_bytes(&bytes)
+                    .map_err(|e| tracing::warn!(work_id = id, error = %e, "stored local features do not parse; the work is matched by the global stage only"))
+                    .ok()
+                    .map(|features| (id as u64, features))
             })
             .collect();
         let verified =
@@ -215,6 +217,24 @@ impl Registry {
 
     pub fn owner_of(&self, work_id: i64) -> Option<i64> {
         self.read().owners.get(&work_id).copied()
+    }
+
+    /// Both stages as every upload is matched: the global stage, then, unless that decided a
+    /// match, the local-feature stage on the same decoded image (its features are computed only
+    /// then: they cost several times the global fingerprint). Answers whether the local stage
+    /// ran.
+    pub fn match_upload(
+        &self,
+        fingerprints: &Fingerprints,
+        working: &WorkingImage,
+        store: &Store,
+    ) -> Result<(MatchOutcome, bool), StoreError> {
+        let global = self.query(fingerprints);
+        if global.decision == Decision::Match {
+            return Ok((global, false));
+        }
+        let local = local::extract(working);
+        Ok((self.with_local_stage(global, &local, store)?, true))
     }
 
     /// Whether `owner_id` may register an image with fingerprints `fp` (global stage).

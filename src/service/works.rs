@@ -9,7 +9,7 @@ use super::registry::{Registry, POLL_INTERVAL};
 use super::sequencer::{NewWork, Record};
 use super::{require_role, Appended, Service, ServiceError, Signing, Written};
 use crate::accounts::Role;
-use crate::fingerprint::{self, Decision, Fingerprints, MatchOutcome};
+use crate::fingerprint::{self, Fingerprints, MatchOutcome};
 use crate::ledger::EntryKind;
 use crate::licenses::AiPreferences;
 use crate::store::{Account, Store, StoredWork, Thumbnail, WorkFilter};
@@ -145,27 +145,17 @@ impl Service {
         .map_err(Into::into)
     }
 
-    /// Fingerprints an upload and matches it: the global stage, then, unless that decided a
-    /// match, the local-feature stage, whose features are computed only then.
+    /// Fingerprints an upload and matches it over both stages ([`Registry::match_upload`]).
     pub(super) async fn match_upload(&self, image: Vec<u8>) -> Result<UploadMatches, ServiceError> {
         let limits = self.settings.decode_limits.clone();
         let registry = self.registry.clone();
         self.blocking(move |store| {
             let (fingerprints, working) = fingerprint::fingerprint_keeping_image(&image, &limits)?;
-            let global = registry.query(&fingerprints);
-            if global.decision == Decision::Match {
-                return Ok(UploadMatches {
-                    fingerprints,
-                    outcome: global,
-                    local_stage: false,
-                });
-            }
-            let local = fingerprint::local::extract(&working);
-            drop(working);
+            let (outcome, local_stage) = registry.match_upload(&fingerprints, &working, store)?;
             Ok(UploadMatches {
                 fingerprints,
-                outcome: registry.with_local_stage(global, &local, store)?,
-                local_stage: true,
+                outcome,
+                local_stage,
             })
         })
         .await
