@@ -82,11 +82,19 @@ pub struct EntryNote {
 impl EntryNote {
     /// The note text (format line and canonical body line) that gets signed.
     pub fn text(origin: &str, body: &EntryBody) -> Result<String, LedgerError> {
-        let value =
-            serde_json::to_value(body).map_err(|e| LedgerError::MalformedEntry(e.to_string()))?;
-        let mut line = String::new();
-        write_canonical(&value, &mut line);
-        Ok(format!("{origin}{ENTRY_FORMAT_SUFFIX}\n{line}\n"))
+        // The envelope's keys are written in their sorted order by hand: going through a
+        // `Value` would copy `data`, and this runs on every append.
+        let mut text = Vec::with_capacity(origin.len() + 256);
+        text.extend_from_slice(origin.as_bytes());
+        text.extend_from_slice(ENTRY_FORMAT_SUFFIX.as_bytes());
+        text.extend_from_slice(b"\n{\"data\":");
+        write_canonical(&body.data, &mut text);
+        text.extend_from_slice(b",\"issued_at\":");
+        write_json(&body.issued_at, &mut text);
+        text.extend_from_slice(b",\"kind\":");
+        write_json(body.kind.as_str(), &mut text);
+        text.extend_from_slice(b"}\n");
+        String::from_utf8(text).map_err(|e| LedgerError::MalformedEntry(e.to_string()))
     }
 
     /// Builds and signs an entry with the log's key, adding `extra` signatures (an actor's,
@@ -198,34 +206,39 @@ pub(super) fn actor_failure(actor: &str, err: LedgerError) -> LedgerError {
 
 /// Canonical JSON, written by hand because serde_json's key order depends on a crate feature
 /// (`preserve_order`) that any other dependency may switch on for the whole build.
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
+            out.push(b'{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                write_json(key, out);
+                out.push(b':');
                 write_canonical(&map[key], out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_json(scalar, out),
     }
+}
+
+/// Compact JSON for a string or scalar, written in place.
+fn write_json<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, value).expect("strings and scalars always serialise to JSON");
 }
 
 #[cfg(test)]
@@ -248,6 +261,35 @@ mod tests {
             text,
             "example.org/log/entry/v1\n{\"data\":{\"a\":[true,null],\"b\":1,\"text\":\"hello\\nworld\"},\"issued_at\":\"2026-11-26T17:00:00Z\",\"kind\":\"operator_note\"}\n"
         );
+    }
+
+    #[test]
+    fn the_envelope_written_by_hand_equals_the_canonical_form_of_the_whole_body() {
+        let kinds = [
+            EntryKind::OperatorNote,
+            EntryKind::WorkRegistered,
+            EntryKind::WorkLicenseChanged,
+            EntryKind::WorkPreferencesChanged,
+            EntryKind::AttributionRecorded,
+            EntryKind::AttributionRevoked,
+            EntryKind::AttributionDisputed,
+        ];
+        let data = [
+            json!({"text": "\u{1F600} \"quoted\" \\ tab\t", "z": {"b": 1.5, "a": -2}}),
+            json!(null),
+            json!([]),
+        ];
+        for (kind, data) in kinds.into_iter().zip(data.iter().cycle()) {
+            let body = EntryBody {
+                kind,
+                issued_at: "2026-11-27T10:00:00Z".into(),
+                data: data.clone(),
+            };
+            let mut whole = b"o/entry/v1\n".to_vec();
+            write_canonical(&serde_json::to_value(&body).unwrap(), &mut whole);
+            whole.push(b'\n');
+            assert_eq!(EntryNote::text("o", &body).unwrap().as_bytes(), whole);
+        }
     }
 
     #[test]

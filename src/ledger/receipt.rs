@@ -31,13 +31,21 @@ pub struct InclusionProof {
 
 impl InclusionProof {
     pub fn to_text(&self) -> String {
-        let mut text = format!("{PROOF_HEADER}\n");
+        use std::fmt::Write;
+        // Every append answers one of these, so it is written into one buffer sized up front.
+        let mut text = String::with_capacity(
+            PROOF_HEADER.len() + 32 + 45 * self.path.len() + self.checkpoint_note.len(),
+        );
+        text.push_str(PROOF_HEADER);
+        text.push('\n');
         if let Some(extra) = &self.extra {
-            text.push_str(&format!("extra {}\n", BASE64_STANDARD.encode(extra)));
+            text.push_str("extra ");
+            BASE64_STANDARD.encode_string(extra, &mut text);
+            text.push('\n');
         }
-        text.push_str(&format!("index {}\n", self.index));
+        let _ = writeln!(text, "index {}", self.index);
         for hash in &self.path {
-            text.push_str(&BASE64_STANDARD.encode(hash.0));
+            BASE64_STANDARD.encode_string(hash.0, &mut text);
             text.push('\n');
         }
         text.push('\n');
