@@ -197,12 +197,7 @@ impl Registry {
         let mut stored: HashMap<u64, LocalFeatures> = store
             .work_features(&ids, LOCAL_ALGORITHM_VERSION)?
             .into_iter()
-            .filter_map(|(id, bytes)| {
-                LocalFeatures::from_bytes(&bytes)
-                    .map_err(|e| tracing::warn!(work_id = id, error = %e, "stored local features do not parse; the work is matched by the global stage only"))
-                    .ok()
-                    .map(|features| (id as u64, features))
-            })
+            .filter_map(|(id, bytes)| parse_feature_bytes(id, &bytes).map(|f| (id as u64, f)))
             .collect();
         let verified =
             local::verify_candidates(query, &candidates, &GeometryParams::default(), |id| {
@@ -261,7 +256,13 @@ fn parse_features(work_id: i64, stored: &StoredFeatures) -> Option<LocalFeatures
         tracing::debug!(work_id, algorithm = %stored.algorithm, "local features of another version; the work is matched by the global stage only");
         return None;
     }
-    LocalFeatures::from_bytes(&stored.bytes)
+    parse_feature_bytes(work_id, &stored.bytes)
+}
+
+/// Features of the current version, parsed; `None`, with a warning, when the bytes do not
+/// parse.
+fn parse_feature_bytes(work_id: i64, bytes: &[u8]) -> Option<LocalFeatures> {
+    LocalFeatures::from_bytes(bytes)
         .map_err(|e| tracing::warn!(work_id, error = %e, "stored local features do not parse; the work is matched by the global stage only"))
         .ok()
 }

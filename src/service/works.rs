@@ -205,11 +205,11 @@ impl Service {
         } = self.analyse_for_registration(image).await?;
         // Refuse early what is sure to be refused, over both stages; the sequencer checks the
         // global stage again under the lock.
-        let (registry, query) = (self.registry.clone(), (fingerprints.clone(), local.clone()));
+        let registry = self.registry.clone();
+        let (query, query_local) = (fingerprints.clone(), local.clone());
         let outcome = self
             .blocking(move |store| {
-                let (fingerprints, local) = query;
-                Ok(registry.with_local_stage(registry.query(&fingerprints), &local, store)?)
+                Ok(registry.with_local_stage(registry.query(&query), &query_local, store)?)
             })
             .await?;
         self.registry
