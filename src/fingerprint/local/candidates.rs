@@ -29,7 +29,15 @@
 
 use std::collections::HashMap;
 
+use foldhash::fast::FixedState;
+
 use super::LocalFeatures;
+
+/// The maps a query probes tens of thousands of times (8 tables x 33 keys x 200 features):
+/// std's default SipHash made hashing a visible share of a check; foldhash is the hasher
+/// hashbrown itself defaults to, and a fixed seed keeps runs reproducible (keys are descriptor
+/// bits, not input an attacker picks freely: a flooded bucket only costs that query time).
+type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 const BUCKET_BITS: u32 = 16;
 const BUCKETS: usize = 1 << BUCKET_BITS;
@@ -85,7 +93,7 @@ struct Table {
     offsets: Vec<u32>,
     lows: Vec<u16>,
     slots: Vec<u32>,
-    pending: HashMap<u32, Vec<u32>>,
+    pending: FastMap<u32, Vec<u32>>,
 }
 
 impl Table {
@@ -94,7 +102,7 @@ impl Table {
             offsets: vec![0; BUCKETS + 1],
             lows: Vec::new(),
             slots: Vec::new(),
-            pending: HashMap::new(),
+            pending: FastMap::default(),
         }
     }
 
@@ -112,6 +120,9 @@ impl Table {
                 stats.postings_read += to - from;
                 out.extend_from_slice(&self.slots[start + from..start + to]);
             }
+        }
+        if self.pending.is_empty() {
+            return;
         }
         if let Some(list) = self.pending.get(&key) {
             if list.len() <= cap {
@@ -286,7 +297,7 @@ impl CandidateIndex {
             table.lows = entries.iter().map(|e| (e >> 32) as u16).collect();
             table.slots = entries.iter().map(|e| *e as u32).collect();
             table.offsets = offsets;
-            table.pending = HashMap::new();
+            table.pending = FastMap::default();
             built += entries.len();
         }
         self.by_id = ids
@@ -314,7 +325,7 @@ impl CandidateIndex {
         top: usize,
     ) -> (Vec<CandidateWork>, QueryStats) {
         let mut stats = QueryStats::default();
-        let mut votes: HashMap<u32, (u32, f32)> = HashMap::new();
+        let mut votes: FastMap<u32, (u32, f32)> = FastMap::default();
         let mut hits = Vec::new();
         let cap = self.params.max_postings_per_key;
         let works = (self.len() + 1) as f32;

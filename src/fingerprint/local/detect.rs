@@ -3,11 +3,10 @@
 
 use image::GrayImage;
 use imageproc::corners::{corners_fast9, Corner};
-use imageproc::filter::gaussian_blur_f32;
-use imageproc::gradients::{horizontal_sobel, vertical_sobel};
 use imageproc::suppress::local_maxima;
 
 use super::super::decode::resize_packed;
+use super::filters::{gaussian_blur, Gradients};
 use super::{quantise, Keypoint, LEVELS, LEVEL_SCALE, MAX_FEATURES};
 
 /// FAST threshold (grey levels between the centre and the arc). 20 is ORB's default; a level
@@ -86,7 +85,7 @@ pub fn pyramid(base: &GrayImage) -> Vec<Level> {
                 None => break,
             }
         };
-        let smoothed = gaussian_blur_f32(&image, SMOOTHING_SIGMA);
+        let smoothed = gaussian_blur(&image, SMOOTHING_SIGMA);
         levels.push(Level {
             image,
             smoothed,
@@ -158,8 +157,7 @@ fn corner_candidates(image: &GrayImage, threshold: u8) -> Vec<Corner> {
     if inside.is_empty() {
         return inside;
     }
-    let gx = horizontal_sobel(image);
-    let gy = vertical_sobel(image);
+    let gradients = Gradients::interior(image);
     local_maxima(&inside, NMS_RADIUS)
         .into_iter()
         .filter_map(|c| {
@@ -167,8 +165,8 @@ fn corner_candidates(image: &GrayImage, threshold: u8) -> Vec<Corner> {
             for dy in -HARRIS_RADIUS..=HARRIS_RADIUS {
                 for dx in -HARRIS_RADIUS..=HARRIS_RADIUS {
                     let (x, y) = ((c.x as i32 + dx) as u32, (c.y as i32 + dy) as u32);
-                    let ix = f32::from(gx.get_pixel(x, y)[0]);
-                    let iy = f32::from(gy.get_pixel(x, y)[0]);
+                    let (gx, gy) = gradients.at(x, y);
+                    let (ix, iy) = (f32::from(gx), f32::from(gy));
                     sxx += ix * ix;
                     syy += iy * iy;
                     sxy += ix * iy;

@@ -116,7 +116,32 @@ impl Similarity {
     }
 
     pub fn apply(&self, p: [f64; 2]) -> [f64; 2] {
+        self.mapping().apply(p)
+    }
+
+    /// The transform with its angle's cosine and sine worked out once, for mapping many
+    /// points (RANSAC maps every correspondence under every hypothesis).
+    fn mapping(&self) -> Mapping {
         let (a, b) = self.ab();
+        Mapping {
+            a,
+            b,
+            reflected: self.reflected,
+            translation: self.translation,
+        }
+    }
+}
+
+struct Mapping {
+    a: f64,
+    b: f64,
+    reflected: bool,
+    translation: [f64; 2],
+}
+
+impl Mapping {
+    fn apply(&self, p: [f64; 2]) -> [f64; 2] {
+        let (a, b) = (self.a, self.b);
         let y = if self.reflected { -p[1] } else { p[1] };
         [
             a * p[0] - b * y + self.translation[0],
@@ -199,26 +224,9 @@ fn fit(pairs: &[&PointPair], reflected: bool) -> Option<Similarity> {
     Some(Similarity::from_params(a, b, t, reflected))
 }
 
-fn inliers<'a>(pairs: &'a [PointPair], model: &Similarity, tolerance: f64) -> Vec<&'a PointPair> {
-    pairs
-        .iter()
-        .filter(|p| residual(p, model) <= tolerance)
-        .collect()
-}
-
-fn residual(p: &PointPair, model: &Similarity) -> f64 {
-    let m = model.apply(p.work);
+fn residual(p: &PointPair, mapping: &Mapping) -> f64 {
+    let m = mapping.apply(p.work);
     (m[0] - p.query[0]).hypot(m[1] - p.query[1])
-}
-
-/// MSAC cost (Torr and Zisserman 2000): squared residuals, truncated at the tolerance. Unlike
-/// a plain inlier count it prefers, among models with the same support, the one that fits it
-/// best; counting alone let a model a quarter degree off win on the fixtures.
-fn cost(pairs: &[PointPair], model: &Similarity, tolerance: f64) -> f64 {
-    pairs
-        .iter()
-        .map(|p| residual(p, model).min(tolerance).powi(2))
-        .sum()
 }
 
 /// Inliers counted once per place: pairs whose work point or query point falls in the same
@@ -269,6 +277,30 @@ struct Fitted<'a> {
     cost: f64,
 }
 
+impl<'a> Fitted<'a> {
+    /// `model` with its inliers (residual within `tolerance`) and its MSAC cost (Torr and
+    /// Zisserman 2000): squared residuals, truncated at the tolerance. Unlike a plain inlier
+    /// count the cost prefers, among models with the same support, the one that fits it best;
+    /// counting alone let a model a quarter degree off win on the fixtures.
+    fn new(pairs: &'a [PointPair], model: Similarity, tolerance: f64) -> Self {
+        let mapping = model.mapping();
+        let mut inliers = Vec::new();
+        let mut cost = 0.0;
+        for p in pairs {
+            let r = residual(p, &mapping);
+            if r <= tolerance {
+                inliers.push(p);
+            }
+            cost += r.min(tolerance).powi(2);
+        }
+        Fitted {
+            model,
+            inliers,
+            cost,
+        }
+    }
+}
+
 /// Decides whether `pairs` (from [`super::matching`]) show the work, of size `work_size`
 /// (width, height), under one plausible similarity transform.
 pub fn verify(pairs: &[PointPair], work_size: (f64, f64), params: &GeometryParams) -> Verification {
@@ -306,11 +338,7 @@ pub fn verify(pairs: &[PointPair], work_size: (f64, f64), params: &GeometryParam
             let Some(model) = fit(&[p, q], reflected) else {
                 continue;
             };
-            let candidate = Fitted {
-                model,
-                inliers: inliers(pairs, &model, params.inlier_tolerance),
-                cost: cost(pairs, &model, params.inlier_tolerance),
-            };
+            let candidate = Fitted::new(pairs, model, params.inlier_tolerance);
             if allowed(&model) {
                 if best.as_ref().is_none_or(|b| candidate.cost < b.cost) {
                     best = Some(candidate);
@@ -329,15 +357,11 @@ pub fn verify(pairs: &[PointPair], work_size: (f64, f64), params: &GeometryParam
             let Some(model) = fit(&b.inliers, b.model.reflected) else {
                 break;
             };
-            let refined = cost(pairs, &model, params.inlier_tolerance);
-            if refined >= b.cost || !allowed(&model) {
+            let refined = Fitted::new(pairs, model, params.inlier_tolerance);
+            if refined.cost >= b.cost || !allowed(&model) {
                 break;
             }
-            *b = Fitted {
-                model,
-                inliers: inliers(pairs, &model, params.inlier_tolerance),
-                cost: refined,
-            };
+            *b = refined;
         }
     }
 

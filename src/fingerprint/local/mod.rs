@@ -28,6 +28,7 @@
 pub mod candidates;
 pub mod describe;
 pub mod detect;
+mod filters;
 pub mod geometry;
 pub mod matching;
 #[cfg(test)]
