@@ -31,30 +31,29 @@ pub fn match_features(query: &LocalFeatures, work: &LocalFeatures) -> Vec<Corres
     if nq == 0 || nw == 0 {
         return Vec::new();
     }
+    // One pass over the distance matrix finds each query feature's nearest work feature and
+    // each work feature's nearest query feature; ties go to the lowest index, so the result
+    // does not depend on iteration details.
     let mut dist = vec![0u16; nq * nw];
-    for (i, q) in query.features.iter().enumerate() {
-        for (j, w) in work.features.iter().enumerate() {
-            dist[i * nw + j] = q.descriptor.distance(&w.descriptor) as u16;
-        }
-    }
-    // Nearest query feature of each work feature (lowest index on ties, so the result does
-    // not depend on iteration details).
     let mut best_query = vec![(u16::MAX, 0usize); nw];
-    for i in 0..nq {
-        for j in 0..nw {
-            if dist[i * nw + j] < best_query[j].0 {
-                best_query[j] = (dist[i * nw + j], i);
+    let mut best_work = vec![(u16::MAX, 0usize); nq];
+    for (i, q) in query.features.iter().enumerate() {
+        let row = &mut dist[i * nw..(i + 1) * nw];
+        for (j, (w, cell)) in work.features.iter().zip(row.iter_mut()).enumerate() {
+            let d = q.descriptor.distance(&w.descriptor) as u16;
+            *cell = d;
+            if d < best_query[j].0 {
+                best_query[j] = (d, i);
+            }
+            if d < best_work[i].0 {
+                best_work[i] = (d, j);
             }
         }
     }
     let mut out = Vec::new();
     for i in 0..nq {
         let row = &dist[i * nw..(i + 1) * nw];
-        let (j, &d) = row
-            .iter()
-            .enumerate()
-            .min_by_key(|&(j, d)| (*d, j))
-            .expect("work has features");
+        let (d, j) = best_work[i];
         if u32::from(d) > MAX_MATCH_DISTANCE || best_query[j].1 != i {
             continue;
         }
