@@ -3,7 +3,10 @@
 //! the service takes it: the local-feature stage only when the global stage has not decided a
 //! match), the global stage's own decision, and the raw distances used to tune thresholds.
 //!
-//! `LOCAL_ALWAYS=1` runs the local-feature stage on every query, to measure it alone.
+//! `LOCAL_ALWAYS=1` runs the local-feature stage on every query, to measure it alone. Where
+//! the local stage ran on a copy, `local_true` is the true work's rank among the candidates
+//! (null when the index did not propose it) and its direct verification (inliers, decision,
+//! correspondences), computed outside the timed part.
 //!
 //! Usage: fingerprint_eval REGISTERED.tsv QUERIES.tsv > results.jsonl
 //!   REGISTERED.tsv: `work_id<TAB>path` per line
@@ -104,7 +107,7 @@ fn main() {
                 // The second stage, timed apart: features, candidates, verification.
                 let run_local = local_always || global.decision != Decision::Match;
                 let local_cpu_started = thread_cpu_ns();
-                let (outcome, local_best) = if run_local {
+                let (outcome, local_best, local_true) = if run_local {
                     let query = local::extract(&working);
                     let found = candidates.candidates(&query, VERIFY_TOP);
                     let verified = local::verify_candidates(&query, &found, &params, |id| {
@@ -123,9 +126,9 @@ fn main() {
                             .into_iter()
                             .filter_map(|m| Some((m.work as i64, m.evidence?))),
                     );
-                    (outcome, best)
+                    (outcome, best, Some((query, found)))
                 } else {
-                    (global, None)
+                    (global, None, None)
                 };
                 let local_cpu_ms = local_cpu_started
                     .zip(thread_cpu_ns())
@@ -135,6 +138,15 @@ fn main() {
                     total_local_cpu_ms += ms;
                     local_runs += 1;
                 }
+                // Untimed: the true work verified directly, whether or not the index proposed
+                // it, and its rank among the proposals, to tell a candidate-stage miss from a
+                // verification that refused.
+                let local_true = local_true.and_then(|(query, found)| {
+                    let work = features.get(&(expected as u64))?;
+                    let v = local::verify_pair(&query, work, &params);
+                    let rank = found.iter().position(|c| c.work == expected as u64);
+                    Some((rank, v.inliers, v.decision, v.matches))
+                });
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
                 let pdq_to = |w: &Fingerprints| {
@@ -178,6 +190,7 @@ fn main() {
                     "global_best_work": global_best,
                     "local_stage": run_local,
                     "local_best": local_best,
+                    "local_true": local_true,
                     "local_cpu_ms": local_cpu_ms,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,

@@ -458,7 +458,10 @@ def simulate(r, t):
     q = r.get("quality", 0)
     for wid, wq, pdq_d, ph_d in r.get("near", []):
         trusted = q >= t["pdq_min_quality"] and wq >= t["pdq_min_quality"]
-        if trusted and pdq_d <= t["pdq_match"]:
+        # index.rs PDQ_FULL_QUALITY and PDQ_MATCH_DISTANCE_LOW_QUALITY.
+        limit = (t["pdq_match"] if min(q, wq) >= t.get("pdq_full_quality", 50)
+                 else t.get("pdq_match_low_quality", min(t["pdq_match"], 32)))
+        if trusted and pdq_d <= limit:
             out.append(wid)
         elif (not trusted and wq < t["pdq_min_quality"] and ph_d <= t["phash_match"]
               and pdq_d <= t["pdq_match"]):
@@ -499,7 +502,8 @@ def tune():
                      "pdq_min_quality": q, "phash_match": phash_match}
                 # A safety margin: thresholds a little looser must still be clean.
                 loose = dict(t, pdq_match=pdq_match + 6, pdq_possible=pdq_match + 6 + possible_gap,
-                             phash_match=phash_match + 1)
+                             phash_match=phash_match + 1,
+                             pdq_match_low_quality=min(pdq_match, 32) + 6)
                 fp, wrong, _ = score(calib, loose)
                 if fp or wrong:
                     continue

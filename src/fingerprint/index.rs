@@ -27,10 +27,16 @@ use super::phash::PHash;
 use super::Fingerprints;
 
 /// PDQ distance at or below which two images are the same work (of 256 bits), when both
-/// hashes are trusted. Tuned on the calibration half of the robustness benchmark
-/// (`bench/robustness/run.py tune`): the first distractor matched at 48, so 40 leaves a margin
-/// of 8 bits; unrelated trusted photographs sit at 56 or more. See `docs/matching.md`.
+/// hashes have at least [`PDQ_FULL_QUALITY`]. Tuned on the robustness benchmark
+/// (`bench/robustness/run.py tune`): among 50,000 distractors none came nearer a work than 56
+/// at that quality. See `docs/matching.md`.
 pub const PDQ_MATCH_DISTANCE: u32 = 40;
+/// The quality (the reference's own recommendation) from which [`PDQ_MATCH_DISTANCE`] applies.
+pub const PDQ_FULL_QUALITY: u8 = 50;
+/// PDQ distance for a match when either hash's quality is between [`PDQ_MIN_QUALITY`] and
+/// [`PDQ_FULL_QUALITY`]: among 50,000 distractors two met such works at 40 and 42 bits, while
+/// true copies of them stay within 22 (p95); 32 keeps the 6-bit tuning margin below 40.
+pub const PDQ_MATCH_DISTANCE_LOW_QUALITY: u32 = 32;
 /// PDQ distance at or below which a work is reported as a possible match; also the radius the
 /// PDQ tables are searched with, which sets the query cost.
 pub const PDQ_POSSIBLE_DISTANCE: u32 = 48;
@@ -52,6 +58,8 @@ pub const PHASH_POSSIBLE_DISTANCE: u32 = 8;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Thresholds {
     pub pdq_match: u32,
+    pub pdq_full_quality: u8,
+    pub pdq_match_low_quality: u32,
     pub pdq_possible: u32,
     pub pdq_min_quality: u8,
     pub phash_match: u32,
@@ -62,6 +70,8 @@ impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
             pdq_match: PDQ_MATCH_DISTANCE,
+            pdq_full_quality: PDQ_FULL_QUALITY,
+            pdq_match_low_quality: PDQ_MATCH_DISTANCE_LOW_QUALITY,
             pdq_possible: PDQ_POSSIBLE_DISTANCE,
             pdq_min_quality: PDQ_MIN_QUALITY,
             phash_match: PHASH_MATCH_DISTANCE,
@@ -644,7 +654,8 @@ fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
 ///
 /// - Exact bytes decide.
 /// - PDQ decides when both hashes are trustworthy (quality at least `pdq_min_quality`) and
-///   within `pdq_match`.
+///   within `pdq_match`, or within the stricter `pdq_match_low_quality` when either quality
+///   is below `pdq_full_quality`.
 /// - pHash decides only for a registered work whose PDQ is untrusted (flat, dark or smooth
 ///   pictures), within the strict `phash_match`, and only when the PDQ hashes are also within
 ///   `pdq_match`: on the robustness corpus unrelated photographs meet at pHash distance 2, and
@@ -658,6 +669,11 @@ fn decide(
     work_quality: u8,
 ) -> Candidate {
     let pdq_trusted = query_quality >= t.pdq_min_quality && work_quality >= t.pdq_min_quality;
+    let trusted_pdq_match = if query_quality.min(work_quality) >= t.pdq_full_quality {
+        t.pdq_match
+    } else {
+        t.pdq_match_low_quality
+    };
     let pdq_ev = f.pdq.map(|(distance, orientation)| Evidence::Pdq {
         distance,
         orientation,
@@ -670,7 +686,7 @@ fn decide(
     let phash_d = f.phash.map(|p| p.0);
     let (decision, evidence) = if f.exact {
         (Decision::Match, Evidence::ExactBytes)
-    } else if pdq_trusted && pdq_d.is_some_and(|d| d <= t.pdq_match) {
+    } else if pdq_trusted && pdq_d.is_some_and(|d| d <= trusted_pdq_match) {
         (Decision::Match, pdq_ev.expect("has distance"))
     } else if work_quality < t.pdq_min_quality
         && pdq_d.is_some_and(|d| d <= t.pdq_match)
@@ -912,6 +928,43 @@ mod tests {
             out.decided_by,
             Some(Evidence::Phash { distance: 1, .. })
         ));
+    }
+
+    #[test]
+    fn pdq_of_middling_quality_must_agree_more_closely() {
+        let mut rng = StdRng::seed_from_u64(6);
+        for (quality, bits, expected) in [
+            (PDQ_FULL_QUALITY, PDQ_MATCH_DISTANCE, Decision::Match),
+            (PDQ_FULL_QUALITY, PDQ_MATCH_DISTANCE + 1, Decision::Possible),
+            (PDQ_FULL_QUALITY - 1, PDQ_MATCH_DISTANCE, Decision::Possible),
+            (
+                PDQ_FULL_QUALITY - 1,
+                PDQ_MATCH_DISTANCE_LOW_QUALITY,
+                Decision::Match,
+            ),
+            (
+                PDQ_MIN_QUALITY,
+                PDQ_MATCH_DISTANCE_LOW_QUALITY,
+                Decision::Match,
+            ),
+            (
+                PDQ_MIN_QUALITY,
+                PDQ_MATCH_DISTANCE_LOW_QUALITY + 1,
+                Decision::Possible,
+            ),
+        ] {
+            let work = random_fp(&mut rng);
+            let mut index = MatchIndex::new();
+            index.insert(1, &work);
+            let mut pdq = work.pdq;
+            flip_bits(&mut pdq.0, bits as usize, &mut rng);
+            // The work keeps quality 100: the lower of the two qualities decides.
+            let mut copy = fingerprints(pdq, PHash(!work.phash.0), Sha256Digest([2; 32]), quality);
+            copy.pdq_dihedral[0] = pdq;
+            let out = index.query(&copy);
+            assert_eq!(out.decision, expected, "quality {quality}, {bits} bits");
+            assert_eq!(out.candidates[0].pdq_distance, Some(bits));
+        }
     }
 
     #[test]
