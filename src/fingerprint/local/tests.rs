@@ -502,3 +502,28 @@ fn the_evidence_names_the_part_of_the_work_a_crop_shows() {
     let refused = verify_pair(&unrelated, &work, &GeometryParams::default());
     assert_eq!(LocalEvidence::of(&refused, &unrelated, &work), None);
 }
+
+#[test]
+fn stored_features_of_the_photo_fixtures_are_pinned() {
+    // Features are stored at registration and compared with every later upload's, so any
+    // change to what extraction computes (a filter, a threshold, rounding) must come with a
+    // new LOCAL_ALGORITHM_VERSION and this digest. Pinned on the code before the filters were
+    // rewritten for speed (190998f), which gives the same bytes.
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for name in PHOTOS {
+        let bytes = std::fs::read(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("contracts/pdq-fixtures")
+                .join(name),
+        )
+        .unwrap();
+        h.update(features(&bytes).to_bytes());
+    }
+    assert_eq!(
+        hex::encode(h.finalize()),
+        "e916c6f13610eac9d54f6c669390d41827491730b84ee2be7693e2a9baf9d013",
+        "{}",
+        LOCAL_ALGORITHM_VERSION
+    );
+}
