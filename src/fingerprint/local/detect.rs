@@ -1,6 +1,8 @@
 //! Keypoints: a small pyramid, FAST-9 corners (imageproc) ranked by the Harris measure and
 //! spread over a grid, each with an orientation from its intensity centroid.
 
+use std::cell::OnceCell;
+
 use image::GrayImage;
 use imageproc::corners::{corners_fast9, Corner};
 use imageproc::suppress::local_maxima;
@@ -121,9 +123,11 @@ fn level_keypoints(level: &Level, index: u8, share: usize) -> Vec<LevelKeypoint>
     if share == 0 {
         return Vec::new();
     }
-    let mut scored = corner_candidates(&level.image, FAST_THRESHOLD);
+    // The gradients do not depend on the FAST threshold: computed at most once a level.
+    let gradients = OnceCell::new();
+    let mut scored = corner_candidates(&level.image, FAST_THRESHOLD, &gradients);
     if scored.len() < share {
-        scored = corner_candidates(&level.image, FAST_FALLBACK_THRESHOLD);
+        scored = corner_candidates(&level.image, FAST_FALLBACK_THRESHOLD, &gradients);
     }
     let chosen = spread_over_grid(&scored, level.image.width(), level.image.height(), share);
     chosen
@@ -148,7 +152,11 @@ fn level_keypoints(level: &Level, index: u8, share: usize) -> Vec<LevelKeypoint>
 /// FAST-9 corners away from the edges, one per local maximum of the FAST score, scored by the
 /// Harris measure; corners whose Harris measure says "edge" (not positive) are dropped, as
 /// FAST alone also fires along strong straight edges.
-fn corner_candidates(image: &GrayImage, threshold: u8) -> Vec<Corner> {
+fn corner_candidates(
+    image: &GrayImage,
+    threshold: u8,
+    gradients: &OnceCell<Gradients>,
+) -> Vec<Corner> {
     let (w, h) = image.dimensions();
     let inside: Vec<Corner> = corners_fast9(image, threshold)
         .into_iter()
@@ -157,7 +165,7 @@ fn corner_candidates(image: &GrayImage, threshold: u8) -> Vec<Corner> {
     if inside.is_empty() {
         return inside;
     }
-    let gradients = Gradients::interior(image);
+    let gradients = gradients.get_or_init(|| Gradients::interior(image));
     local_maxima(&inside, NMS_RADIUS)
         .into_iter()
         .filter_map(|c| {

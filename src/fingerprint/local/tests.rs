@@ -20,10 +20,14 @@ use super::super::decode::{decode, DecodeLimits};
 use super::scene::scene;
 use super::*;
 
-fn fixture(name: &str) -> RgbImage {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("contracts/pdq-fixtures")
-        .join(name);
+        .join(name)
+}
+
+fn fixture(name: &str) -> RgbImage {
+    let path = fixture_path(name);
     image::open(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .to_rgb8()
@@ -512,12 +516,7 @@ fn stored_features_of_the_photo_fixtures_are_pinned() {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     for name in PHOTOS {
-        let bytes = std::fs::read(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("contracts/pdq-fixtures")
-                .join(name),
-        )
-        .unwrap();
+        let bytes = std::fs::read(fixture_path(name)).unwrap();
         h.update(features(&bytes).to_bytes());
     }
     assert_eq!(
