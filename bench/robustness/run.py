@@ -31,6 +31,10 @@ OUT = pathlib.Path("bench/out/robustness")
 SEED = 20261126
 WORK_MAX_SIDE = 1600
 N_DISTRACTORS = int(os.environ.get("N_DISTRACTORS", "5000"))
+# Mirrors of src/fingerprint/index.rs PDQ_FULL_QUALITY and PDQ_MATCH_DISTANCE_LOW_QUALITY, for
+# `simulate`, which replays the service's decision rule.
+PDQ_FULL_QUALITY = 50
+PDQ_MATCH_DISTANCE_LOW_QUALITY = 32
 
 PLASMA = "/usr/share/wallpapers/{}/contents/images/"
 # Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
@@ -458,9 +462,9 @@ def simulate(r, t):
     q = r.get("quality", 0)
     for wid, wq, pdq_d, ph_d in r.get("near", []):
         trusted = q >= t["pdq_min_quality"] and wq >= t["pdq_min_quality"]
-        # index.rs PDQ_FULL_QUALITY and PDQ_MATCH_DISTANCE_LOW_QUALITY.
-        limit = (t["pdq_match"] if min(q, wq) >= t.get("pdq_full_quality", 50)
-                 else t.get("pdq_match_low_quality", min(t["pdq_match"], 32)))
+        limit = (t["pdq_match"] if min(q, wq) >= t.get("pdq_full_quality", PDQ_FULL_QUALITY)
+                 else t.get("pdq_match_low_quality",
+                            min(t["pdq_match"], PDQ_MATCH_DISTANCE_LOW_QUALITY)))
         if trusted and pdq_d <= limit:
             out.append(wid)
         elif (not trusted and wq < t["pdq_min_quality"] and ph_d <= t["phash_match"]
@@ -503,7 +507,7 @@ def tune():
                 # A safety margin: thresholds a little looser must still be clean.
                 loose = dict(t, pdq_match=pdq_match + 6, pdq_possible=pdq_match + 6 + possible_gap,
                              phash_match=phash_match + 1,
-                             pdq_match_low_quality=min(pdq_match, 32) + 6)
+                             pdq_match_low_quality=min(pdq_match, PDQ_MATCH_DISTANCE_LOW_QUALITY) + 6)
                 fp, wrong, _ = score(calib, loose)
                 if fp or wrong:
                     continue
