@@ -93,6 +93,7 @@ fn random_fp(rng: &mut StdRng) -> Fingerprints {
         phash_dihedral,
         trimmed: false,
         pdq_untrimmed_dihedral: None,
+        colour_layout: None,
     }
 }
 

@@ -172,11 +172,29 @@ fn main() {
                 let other_phash = others.map(|(_, w)| ph_to(w)).min();
                 // Every work within a loose radius of either hash, so that decision rules and
                 // thresholds can be replayed offline (bench/robustness/run.py `tune`).
+                // Each is [work, its PDQ quality, PDQ distance, pHash distance, and when both
+                // have a colour layout its luma correlation and chroma residual].
                 let near: Vec<serde_json::Value> = works
                     .iter()
-                    .map(|(id, w)| (id, w.pdq_quality, pdq_to(w), ph_to(w)))
+                    .map(|(id, w)| (id, w, pdq_to(w), ph_to(w)))
                     .filter(|&(_, _, p, h)| p <= 90 || h <= 20)
-                    .map(|(id, q, p, h)| serde_json::json!([id, q, p, h]))
+                    .map(|(id, w, p, h)| {
+                        let colour = fp
+                            .colour_layout
+                            .zip(w.colour_layout)
+                            .map(|(a, b)| provenance_ledger::fingerprint::colour::compare(&a, &b));
+                        match colour {
+                            Some(c) => serde_json::json!([
+                                id,
+                                w.pdq_quality,
+                                p,
+                                h,
+                                c.correlation,
+                                c.chroma_residual
+                            ]),
+                            None => serde_json::json!([id, w.pdq_quality, p, h]),
+                        }
+                    })
                     .collect();
                 serde_json::json!({
                     "near": near,

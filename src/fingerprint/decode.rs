@@ -74,9 +74,9 @@ pub struct WorkingImage {
     pub luma: Vec<f32>,
     /// The same rounded to integers (border trimming and pHash read these).
     pub luma8: Vec<u8>,
-    /// Packed RGB8 of the same size; only when asked for ([`decode_with_rgb`]): the
-    /// fingerprints never read colour.
-    pub rgb: Option<Vec<u8>>,
+    /// Packed RGB8 of the same size (the colour layout and the thumbnail read it; for RGB
+    /// sources it is the shrunk buffer itself, not a copy).
+    pub rgb: Vec<u8>,
     pub work_width: usize,
     pub work_height: usize,
 }
@@ -96,20 +96,6 @@ pub(crate) fn format_name(format: ImageFormat) -> &'static str {
         .first()
         .copied()
         .unwrap_or("unknown")
-}
-
-/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`] that
-/// has luma only.
-pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, FingerprintError> {
-    decode_inner(bytes, limits, false)
-}
-
-/// Like [`decode`], and keeps the working image's colours too (for [`super::thumbnail`]).
-pub fn decode_with_rgb(
-    bytes: &[u8],
-    limits: &DecodeLimits,
-) -> Result<WorkingImage, FingerprintError> {
-    decode_inner(bytes, limits, true)
 }
 
 /// A full-size decoded image before shrinking: packed 8-bit samples of `pixel` type.
@@ -140,11 +126,8 @@ impl Decoded {
     }
 }
 
-fn decode_inner(
-    bytes: &[u8],
-    limits: &DecodeLimits,
-    want_rgb: bool,
-) -> Result<WorkingImage, FingerprintError> {
+/// Decodes `bytes` (any supported format; GIF: the first frame) into a [`WorkingImage`].
+pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<WorkingImage, FingerprintError> {
     let len = bytes.len() as u64;
     if len > limits.max_bytes {
         return Err(FingerprintError::FileTooLarge {
@@ -185,7 +168,7 @@ fn decode_inner(
         PixelType::U8 => small.clone(),
         _ => luma.iter().map(|v| v.round() as u8).collect(),
     };
-    let rgb = want_rgb.then(|| rgb_of(small, pixel));
+    let rgb = rgb_of(small, pixel);
     Ok(WorkingImage {
         format,
         width,
@@ -582,7 +565,7 @@ mod tests {
         let w = decode(&bytes, &DecodeLimits::default()).unwrap();
         assert_eq!((w.work_width, w.work_height), (512, 288));
         assert_eq!(w.luma.len(), 512 * 288);
-        assert!(w.rgb.is_none());
+        assert_eq!(w.rgb.len(), 512 * 288 * 3);
     }
 
     #[test]
@@ -743,15 +726,14 @@ mod tests {
 
     #[test]
     fn a_jpeg_exif_orientation_is_applied() {
-        let w = decode_with_rgb(ROTATED_JPEG, &DecodeLimits::default()).unwrap();
+        let w = decode(ROTATED_JPEG, &DecodeLimits::default()).unwrap();
         assert_eq!((w.width, w.height), (48, 64));
         assert_eq!((w.work_width, w.work_height), (48, 64));
         let upright = decode(PROGRESSIVE_JPEG, &DecodeLimits::default()).unwrap();
         // Orientation 6 is a clockwise quarter turn: the upright image's bottom-left corner
         // (dark in x, bright in y) comes to the top-left.
         let corner = |luma: &[u8], width: usize, x: usize, y: usize| luma[y * width + x];
-        let rgb = w.rgb.as_ref().unwrap();
-        assert_eq!(rgb.len(), 48 * 64 * 3);
+        assert_eq!(w.rgb.len(), 48 * 64 * 3);
         assert!(corner(&upright.luma8, 64, 0, 47) > corner(&upright.luma8, 64, 0, 0) + 60);
         assert!(corner(&w.luma8, 48, 0, 0) > corner(&w.luma8, 48, 47, 0) + 60);
     }

@@ -21,6 +21,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::colour::{self, ColourAgreement, ColourLayout};
 use super::local::LocalEvidence;
 use super::pdq::{Dihedral, PdqHash};
 use super::phash::PHash;
@@ -52,10 +53,21 @@ pub const PHASH_MATCH_DISTANCE: u32 = 4;
 /// pHash distance at or below which a work is reported as a possible match; also the pHash
 /// search radius (over works with untrusted PDQ only).
 pub const PHASH_POSSIBLE_DISTANCE: u32 = 8;
+/// pHash distance at or below which a work whose PDQ is untrusted is the same work when the
+/// colour layouts agree too ([`COLOUR_MIN_CORRELATION`], [`COLOUR_MAX_CHROMA_RESIDUAL`]): the
+/// path for smooth pictures, whose copies keep their layout but scatter both hashes. On the
+/// benchmark, mirror-twin gradient works (one the other's reflection) met each other's copies
+/// at pHash 14 with agreeing layouts; 12 keeps them apart (`docs/matching.md`).
+pub const PHASH_COLOUR_MATCH_DISTANCE: u32 = 12;
+/// Least correlation of the 4x4 layouts' luma for [`PHASH_COLOUR_MATCH_DISTANCE`].
+pub const COLOUR_MIN_CORRELATION: f32 = 0.97;
+/// Greatest mean chroma distance of the layouts (BT.601 units, after the best gain) for
+/// [`PHASH_COLOUR_MATCH_DISTANCE`].
+pub const COLOUR_MAX_CHROMA_RESIDUAL: f32 = 3.0;
 
 /// The distances that turn evidence into decisions; [`Thresholds::default`] uses the constants
 /// above.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
     pub pdq_match: u32,
     pub pdq_full_quality: u8,
@@ -64,6 +76,16 @@ pub struct Thresholds {
     pub pdq_min_quality: u8,
     pub phash_match: u32,
     pub phash_possible: u32,
+    pub phash_colour_match: u32,
+    pub colour_min_correlation: f32,
+    pub colour_max_chroma_residual: f32,
+}
+
+impl Thresholds {
+    fn colours_agree(&self, a: &ColourAgreement) -> bool {
+        a.correlation >= self.colour_min_correlation
+            && a.chroma_residual <= self.colour_max_chroma_residual
+    }
 }
 
 impl Default for Thresholds {
@@ -76,6 +98,9 @@ impl Default for Thresholds {
             pdq_min_quality: PDQ_MIN_QUALITY,
             phash_match: PHASH_MATCH_DISTANCE,
             phash_possible: PHASH_POSSIBLE_DISTANCE,
+            phash_colour_match: PHASH_COLOUR_MATCH_DISTANCE,
+            colour_min_correlation: COLOUR_MIN_CORRELATION,
+            colour_max_chroma_residual: COLOUR_MAX_CHROMA_RESIDUAL,
         }
     }
 }
@@ -101,6 +126,10 @@ pub enum Evidence {
     Phash {
         distance: u32,
         orientation: Dihedral,
+        /// How the colour layouts agree, when both images have one and the work's PDQ is
+        /// untrusted (see [`PHASH_COLOUR_MATCH_DISTANCE`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        colour: Option<ColourAgreement>,
     },
     /// The second stage: local features the upload shares with the work, geometrically
     /// consistent (`super::local`).
@@ -328,6 +357,8 @@ pub struct MatchIndex {
     /// Slots whose PDQ is untrusted, in the order `phash_index` numbers them.
     phash_slots: Vec<u32>,
     phash_index: MultiIndex<1>,
+    /// Colour layouts of the works whose PDQ is untrusted, the only ones compared by colour.
+    colour: HashMap<i64, ColourLayout>,
     min_pending: usize,
 }
 
@@ -359,6 +390,7 @@ impl MatchIndex {
             pdq_index: MultiIndex::default(),
             phash_slots: Vec::new(),
             phash_index: MultiIndex::default(),
+            colour: HashMap::new(),
             min_pending: 1024,
         }
     }
@@ -380,6 +412,7 @@ impl MatchIndex {
     /// was trimmed takes two slots, one per registered PDQ code.
     pub fn insert(&mut self, work_id: i64, fp: &Fingerprints) {
         self.remove(work_id);
+        self.keep_colour_layout(work_id, fp);
         for code in fp.pdq_registered_codes() {
             self.work_ids.push(work_id);
             self.sha.push(fp.sha256.0);
@@ -408,6 +441,7 @@ impl MatchIndex {
             if *alive && last.contains_key(id) {
                 *alive = false;
                 self.dead += 1;
+                self.colour.remove(id);
             }
         }
         for (i, (id, fp)) in batch.iter().enumerate() {
@@ -415,6 +449,7 @@ impl MatchIndex {
                 continue;
             }
             let fp = fp.borrow();
+            self.keep_colour_layout(*id, fp);
             for code in fp.pdq_registered_codes() {
                 self.work_ids.push(*id);
                 self.sha.push(fp.sha256.0);
@@ -427,8 +462,18 @@ impl MatchIndex {
         self.rebuild();
     }
 
+    fn keep_colour_layout(&mut self, work_id: i64, fp: &Fingerprints) {
+        if let (true, Some(layout)) = (
+            fp.pdq_quality < self.thresholds.pdq_min_quality,
+            fp.colour_layout,
+        ) {
+            self.colour.insert(work_id, layout);
+        }
+    }
+
     /// Forgets a work; returns whether it was registered.
     pub fn remove(&mut self, work_id: i64) -> bool {
+        self.colour.remove(&work_id);
         let slots = self.slots_of(work_id);
         if slots.is_empty() {
             return false;
@@ -519,6 +564,8 @@ impl MatchIndex {
             + (self.by_work.capacity() + self.by_sha.capacity() + self.phash_slots.capacity()) * 4
             + self.pdq_index.memory_bytes()
             + self.phash_index.memory_bytes()
+            // A hash-map bucket: the key, the layout and a control byte.
+            + self.colour.capacity() * (8 + std::mem::size_of::<ColourLayout>() + 1)
     }
 
     /// Every registered work within the search radii of `fp`, with a decision.
@@ -574,12 +621,14 @@ impl MatchIndex {
 
         // pHash, only against works whose PDQ is untrusted: where PDQ is trusted on both sides
         // it is the better witness, and unrelated photographs share pHashes (docs/matching.md).
+        // Beyond `phash_possible` a work is kept only when the colour layouts agree.
+        let radius = t.phash_possible.max(t.phash_colour_match);
         hits.clear();
         for variant in &fp.phash_dihedral {
             self.phash_index
-                .for_each_candidate(&[variant.0], t.phash_possible, &mut |i| {
+                .for_each_candidate(&[variant.0], radius, &mut |i| {
                     let slot = self.phash_slots[i as usize];
-                    if variant.distance(&PHash(self.phash[slot as usize])) <= t.phash_possible {
+                    if variant.distance(&PHash(self.phash[slot as usize])) <= radius {
                         hits.push(slot);
                     }
                 });
@@ -596,8 +645,15 @@ impl MatchIndex {
                 continue;
             }
             let (k, d) = best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
-            if d <= t.phash_possible {
-                self.entry(&mut found, slot).phash = Some((d, Dihedral::ALL[k].inverse()));
+            let colour = fp
+                .colour_layout
+                .zip(self.colour.get(&self.work_ids[slot]))
+                .map(|(upload, work)| colour::compare(&upload, work));
+            let agrees = colour.is_some_and(|c| t.colours_agree(&c));
+            if d <= t.phash_possible || (d <= t.phash_colour_match && agrees) {
+                let e = self.entry(&mut found, slot);
+                e.phash = Some((d, Dihedral::ALL[k].inverse()));
+                e.colour = colour;
             }
         }
 
@@ -617,6 +673,7 @@ struct Found {
     exact: bool,
     pdq: Option<(u32, Dihedral)>,
     phash: Option<(u32, Dihedral)>,
+    colour: Option<ColourAgreement>,
 }
 
 impl MatchIndex {
@@ -631,6 +688,7 @@ impl MatchIndex {
                     exact: false,
                     pdq: None,
                     phash: None,
+                    colour: None,
                 });
                 found.len() - 1
             }
@@ -660,6 +718,9 @@ fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
 ///   pictures), within the strict `phash_match`, and only when the PDQ hashes are also within
 ///   `pdq_match`: on the robustness corpus unrelated photographs meet at pHash distance 2, and
 ///   flat distractors meet flat works at pHash 0 and PDQ 51, never on both at once.
+/// - For such a work pHash also decides within the looser `phash_colour_match` when the
+///   colour layouts agree (luma correlation and chroma residual): smooth pictures keep their
+///   layout under edits that scatter both hashes.
 /// - Anything else found is `Possible`, with the evidence that found it.
 fn decide(
     t: &Thresholds,
@@ -681,16 +742,20 @@ fn decide(
     let phash_ev = f.phash.map(|(distance, orientation)| Evidence::Phash {
         distance,
         orientation,
+        colour: f.colour,
     });
     let pdq_d = f.pdq.map(|p| p.0);
     let phash_d = f.phash.map(|p| p.0);
+    let phash_corroborated_by_pdq =
+        pdq_d.is_some_and(|d| d <= t.pdq_match) && phash_d.is_some_and(|d| d <= t.phash_match);
+    let phash_corroborated_by_colour = phash_d.is_some_and(|d| d <= t.phash_colour_match)
+        && f.colour.is_some_and(|c| t.colours_agree(&c));
     let (decision, evidence) = if f.exact {
         (Decision::Match, Evidence::ExactBytes)
     } else if pdq_trusted && pdq_d.is_some_and(|d| d <= trusted_pdq_match) {
         (Decision::Match, pdq_ev.expect("has distance"))
     } else if work_quality < t.pdq_min_quality
-        && pdq_d.is_some_and(|d| d <= t.pdq_match)
-        && phash_d.is_some_and(|d| d <= t.phash_match)
+        && (phash_corroborated_by_pdq || phash_corroborated_by_colour)
     {
         (Decision::Match, phash_ev.expect("has distance"))
     } else if let (true, Some(ev)) = (pdq_trusted, pdq_ev) {
@@ -763,6 +828,7 @@ mod tests {
             phash_dihedral,
             trimmed: false,
             pdq_untrimmed_dihedral: None,
+            colour_layout: None,
         }
     }
 
@@ -928,6 +994,69 @@ mod tests {
             out.decided_by,
             Some(Evidence::Phash { distance: 1, .. })
         ));
+    }
+
+    /// A 4x4 layout whose luma rises to the right, tinted by `(cb, cr)`.
+    fn layout(cb: u8, cr: u8) -> ColourLayout {
+        ColourLayout(std::array::from_fn(|i| [40 + 30 * (i % 4) as u8, cb, cr]))
+    }
+
+    #[test]
+    fn a_smooth_work_matches_on_a_looser_phash_when_the_colour_layouts_agree() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let phash_of = |bits: u32| PHash((1u64 << bits) - 1);
+        let mut smooth = |phash: PHash, quality: u8, colour: ColourLayout, sha: u8| {
+            let mut fp = fingerprints(
+                random_fp(&mut rng).pdq,
+                phash,
+                Sha256Digest([sha; 32]),
+                quality,
+            );
+            fp.phash_dihedral = [phash; 8];
+            fp.colour_layout = Some(colour);
+            fp
+        };
+        let violet = layout(150, 140);
+        let teal = layout(140, 100);
+        let mut index = MatchIndex::new();
+        index.insert(1, &smooth(PHash(0), 5, violet, 1));
+        // A photograph-like work (trusted PDQ) with the same pHash and layout: never compared
+        // by colour.
+        index.insert(2, &smooth(PHash(0), 90, violet, 2));
+
+        let copy = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE), 3, violet, 10);
+        let out = index.query(&copy);
+        assert_eq!(out.decision, Decision::Match, "{out:?}");
+        assert_eq!(out.candidates.len(), 1, "{out:?}");
+        let Some(Evidence::Phash {
+            distance,
+            colour: Some(colour),
+            ..
+        }) = out.decided_by
+        else {
+            panic!("decided by pHash with colour: {out:?}");
+        };
+        assert_eq!(distance, PHASH_COLOUR_MATCH_DISTANCE);
+        assert!(
+            colour.correlation > 0.99 && colour.chroma_residual < 0.5,
+            "{colour:?}"
+        );
+
+        // One bit further, or another tint at the same distance: not even a candidate.
+        let further = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE + 1), 3, violet, 11);
+        assert_eq!(index.query(&further).decision, Decision::None);
+        let other_tint = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE), 3, teal, 12);
+        assert_eq!(index.query(&other_tint).decision, Decision::None);
+        // Within the possible radius another tint is reported, not decided.
+        let near_other_tint = smooth(phash_of(PHASH_POSSIBLE_DISTANCE), 3, teal, 13);
+        assert_eq!(index.query(&near_other_tint).decision, Decision::Possible);
+        // Without a layout (fingerprints stored before layouts existed) the strict rule holds.
+        let mut unlaid = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE), 3, violet, 14);
+        unlaid.colour_layout = None;
+        assert_eq!(index.query(&unlaid).decision, Decision::None);
+        // Removing the work forgets its layout with it.
+        assert!(index.remove(1));
+        assert_eq!(index.query(&copy).decision, Decision::None);
     }
 
     #[test]

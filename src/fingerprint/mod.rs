@@ -1,8 +1,8 @@
 //! Image fingerprints (pure): decoding, perceptual hashes, distances and the match index.
 //!
 //! An upload becomes [`Fingerprints`]: the SHA-256 of its bytes (exact copies), a 256-bit PDQ
-//! hash with its quality score and its eight dihedral variants, and a 64-bit DCT pHash (also
-//! for all eight orientations). [`MatchIndex`] finds registered works near those fingerprints.
+//! hash with its quality score and its eight dihedral variants, a 64-bit DCT pHash (also
+//! for all eight orientations), and a 4x4 colour layout for pictures too smooth for either. [`MatchIndex`] finds registered works near those fingerprints.
 //!
 //! Specifications followed:
 //! - PDQ: Meta, "The TMK+PDQF and PDQ hashing algorithms for video and image" (`hashing.pdf`
@@ -18,6 +18,7 @@
 //! not depend on the web, database or async layers.
 
 pub mod borders;
+pub mod colour;
 pub mod decode;
 pub mod index;
 pub mod local;
@@ -30,6 +31,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+pub use colour::{ColourAgreement, ColourLayout};
 pub use decode::{DecodeLimits, WorkingImage};
 pub use index::{Candidate, Decision, Evidence, MatchIndex, MatchOutcome, Thresholds};
 pub use pdq::{Dihedral, PdqHash, PdqHashes};
@@ -135,6 +137,11 @@ pub struct Fingerprints {
     /// searched; `None` when nothing was trimmed (the two would be equal).
     #[serde(default)]
     pub pdq_untrimmed_dihedral: Option<[PdqHash; 8]>,
+    /// Mean colours of a 4x4 grid over the trimmed image ([`colour`]): what corroborates a
+    /// pHash hit on a smooth picture. `None` for an image under 4 pixels a side, and in
+    /// fingerprints stored before it existed (such works match as they did then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour_layout: Option<ColourLayout>,
 }
 
 impl Fingerprints {
@@ -189,7 +196,7 @@ pub fn analyse_for_registration(
     limits: &DecodeLimits,
     max_side: u32,
 ) -> Result<Registration, FingerprintError> {
-    let working = decode::decode_with_rgb(bytes, limits)?;
+    let working = decode::decode(bytes, limits)?;
     Ok(Registration {
         fingerprints: fingerprint_working(Sha256Digest::of(bytes), &working)?,
         local: local::extract(&working),
@@ -207,6 +214,7 @@ pub fn fingerprint_working(
     let luma8 = &working.luma8;
     let rect = borders::content_rect(luma8, w, h);
     let trimmed = (rect.width(), rect.height()) != (w, h);
+    let colour_layout = ColourLayout::of_rgb(&working.rgb, w, rect);
     let (pdq, phash_dihedral, untrimmed) = if trimmed {
         let (cw, ch) = (rect.width(), rect.height());
         let content = borders::crop(luma, w, 1, rect);
@@ -236,6 +244,7 @@ pub fn fingerprint_working(
         phash_dihedral,
         trimmed,
         pdq_untrimmed_dihedral: untrimmed,
+        colour_layout,
     })
 }
 

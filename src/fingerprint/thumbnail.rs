@@ -28,11 +28,7 @@ pub fn thumbnail(working: &WorkingImage, max_side: u32) -> Result<Vec<u8>, Finge
         format: super::decode::format_name(working.format),
         detail,
     };
-    let colours = working
-        .rgb
-        .clone()
-        .ok_or_else(|| corrupt("the working image was decoded without its colours".into()))?;
-    let rgb = RgbImage::from_raw(w, h, colours)
+    let rgb = RgbImage::from_raw(w, h, working.rgb.clone())
         .ok_or_else(|| corrupt("the working image has the wrong length".into()))?;
     let longest = w.max(h).max(1);
     let rgb = if longest > max_side {
@@ -53,7 +49,7 @@ pub fn thumbnail(working: &WorkingImage, max_side: u32) -> Result<Vec<u8>, Finge
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fingerprint::{decode::decode_with_rgb, DecodeLimits};
+    use crate::fingerprint::{decode::decode, DecodeLimits};
 
     fn png(width: u32, height: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(width, height, |x, y| {
@@ -66,7 +62,7 @@ mod tests {
 
     #[test]
     fn a_large_image_shrinks_to_the_limit_keeping_its_shape() {
-        let working = decode_with_rgb(&png(1200, 600), &DecodeLimits::default()).unwrap();
+        let working = decode(&png(1200, 600), &DecodeLimits::default()).unwrap();
         let jpeg = thumbnail(&working, THUMBNAIL_MAX_SIDE).unwrap();
         let back = image::load_from_memory(&jpeg).unwrap();
         assert_eq!((back.width(), back.height()), (256, 128));
@@ -78,7 +74,7 @@ mod tests {
 
     #[test]
     fn a_small_image_is_not_enlarged() {
-        let working = decode_with_rgb(&png(40, 90), &DecodeLimits::default()).unwrap();
+        let working = decode(&png(40, 90), &DecodeLimits::default()).unwrap();
         let back = image::load_from_memory(&thumbnail(&working, 256).unwrap()).unwrap();
         assert_eq!((back.width(), back.height()), (40, 90));
     }
