@@ -37,8 +37,8 @@ PDQ_FULL_QUALITY = 50
 PDQ_MATCH_DISTANCE_LOW_QUALITY = 32
 # ... and of PHASH_COLOUR_MATCH_DISTANCE, COLOUR_MIN_CORRELATION, COLOUR_MAX_CHROMA_RESIDUAL.
 PHASH_COLOUR_MATCH_DISTANCE = 12
-COLOUR_MIN_CORRELATION = 0.97
-COLOUR_MAX_CHROMA_RESIDUAL = 3.0
+COLOUR_MIN_CORRELATION = 0.98
+COLOUR_MAX_CHROMA_RESIDUAL = 2.0
 
 PLASMA = "/usr/share/wallpapers/{}/contents/images/"
 # Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
@@ -479,8 +479,7 @@ def simulate(r, t):
                             min(t["pdq_match"], PDQ_MATCH_DISTANCE_LOW_QUALITY)))
         if trusted and pdq_d <= limit:
             out.append(wid)
-        elif (not trusted and wq < t["pdq_min_quality"] and ph_d <= t["phash_match"]
-              and pdq_d <= t["pdq_match"]):
+        elif not trusted and ph_d <= t["phash_match"] and pdq_d <= t["pdq_match"]:
             out.append(wid)
         elif (wq < t["pdq_min_quality"] and ph_d <= t.get("phash_colour_match", PHASH_COLOUR_MATCH_DISTANCE)
               and colours_agree):

@@ -1,9 +1,9 @@
-//! Arbitrary bytes through the upload path: sniff, decode under limits, trim, hash, serialise,
-//! query an index holding the result, and the second stage: local features, their stored
-//! form, the candidate index and the geometric verification. The same bytes are also read as
-//! stored local features, the one parser of the second stage that reads data from outside.
-//! Any panic, overflow or allocation past the cap is a bug; each crash found is kept as a
-//! regression test in `src/fingerprint/tests.rs`.
+//! Arbitrary bytes through the upload path: sniff, decode under limits, trim, hash (the colour
+//! layout too, compared with itself), serialise, query an index holding the result, and the
+//! second stage: local features, their stored form, the candidate index and the geometric
+//! verification. The same bytes are also read as stored local features, the one parser of the
+//! second stage that reads data from outside. Any panic, overflow or allocation past the cap
+//! is a bug; each crash found is kept as a regression test in `src/fingerprint/tests.rs`.
 //!
 //! Run from `fuzz/`: `cargo fuzz run decode_and_fingerprint` (flags used here:
 //! docs/BENCHMARKS-fingerprint.md).
@@ -37,6 +37,11 @@ fuzz_target!(|data: &[u8]| {
         let text = serde_json::to_string(&fp).expect("serialises");
         let back: Fingerprints = serde_json::from_str(&text).expect("round-trips");
         assert_eq!(back, fp);
+        if let Some(layout) = fp.colour_layout {
+            let own = fingerprint::colour::compare(&layout, &layout);
+            assert_eq!(own.chroma_residual, 0.0, "{own:?}");
+            assert!(own.correlation == 0.0 || own.correlation > 0.999, "{own:?}");
+        }
 
         let features = local::extract(&working);
         let bytes = features.to_bytes();

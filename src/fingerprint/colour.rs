@@ -58,22 +58,32 @@ impl ColourLayout {
         if w < GRID || h < GRID {
             return None;
         }
-        let col_of: Vec<usize> = (0..w).map(|x| x * GRID / w).collect();
+        // Pixel x is in column x * GRID / w, so column j spans bound(j)..bound(j + 1); likewise
+        // rows. Every cell is non-empty because w, h >= GRID. Sums per contiguous run of a row
+        // keep the inner loop free of per-pixel bookkeeping (a u32 holds 255 x 512^2 / 16).
+        let bound = |i: usize, n: usize| (i * n).div_ceil(GRID);
         let mut sums = [[0u64; 3]; CELLS];
-        let mut counts = [0u64; CELLS];
         for y in 0..h {
             let row = (y * GRID / h) * GRID;
-            let start = ((rect.y0 + y) * width + rect.x0) * 3;
-            for (pixel, &col) in rgb[start..start + w * 3].chunks_exact(3).zip(&col_of) {
+            let line = ((rect.y0 + y) * width + rect.x0) * 3;
+            for col in 0..GRID {
+                let run = &rgb[line + bound(col, w) * 3..line + bound(col + 1, w) * 3];
+                let (mut r, mut g, mut b) = (0u32, 0u32, 0u32);
+                for pixel in run.chunks_exact(3) {
+                    r += u32::from(pixel[0]);
+                    g += u32::from(pixel[1]);
+                    b += u32::from(pixel[2]);
+                }
                 let cell = &mut sums[row + col];
-                cell[0] += u64::from(pixel[0]);
-                cell[1] += u64::from(pixel[1]);
-                cell[2] += u64::from(pixel[2]);
-                counts[row + col] += 1;
+                cell[0] += u64::from(r);
+                cell[1] += u64::from(g);
+                cell[2] += u64::from(b);
             }
         }
         let mut cells = [[0u8; 3]; CELLS];
-        for ((out, sum), count) in cells.iter_mut().zip(&sums).zip(counts) {
+        for (i, (out, sum)) in cells.iter_mut().zip(&sums).enumerate() {
+            let (row, col) = (i / GRID, i % GRID);
+            let count = (bound(row + 1, h) - bound(row, h)) * (bound(col + 1, w) - bound(col, w));
             let [r, g, b] = sum.map(|s| s as f32 / count as f32);
             let y = 0.299 * r + 0.587 * g + 0.114 * b;
             let cb = 0.564 * (b - y);
@@ -238,6 +248,36 @@ mod tests {
         assert_eq!(l.0[1], l.0[0]);
         assert_eq!(l.0[2], [29, 255, 107]);
         assert_eq!(l.0[15], l.0[2]);
+    }
+
+    #[test]
+    fn every_pixel_lands_in_the_cell_of_its_position_whatever_the_size() {
+        for (w, h) in [(4, 4), (5, 7), (13, 6), (37, 41), (511, 383)] {
+            let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 7919 % 251) as u8).collect();
+            let mut sums = [[0f64; 3]; CELLS];
+            let mut counts = [0f64; CELLS];
+            for y in 0..h {
+                for x in 0..w {
+                    let cell = (y * GRID / h) * GRID + x * GRID / w;
+                    for c in 0..3 {
+                        sums[cell][c] += f64::from(rgb[(y * w + x) * 3 + c]);
+                    }
+                    counts[cell] += 1.0;
+                }
+            }
+            let l = layout(&rgb, w, h);
+            for cell in 0..CELLS {
+                let [r, g, b] = sums[cell].map(|s| s / counts[cell]);
+                let y = 0.299 * r + 0.587 * g + 0.114 * b;
+                let expected = [y, 0.564 * (b - y) + 128.0, 0.713 * (r - y) + 128.0];
+                for (got, want) in l.0[cell].iter().zip(expected) {
+                    assert!(
+                        (f64::from(*got) - want).abs() <= 0.5 + 1e-3,
+                        "{w}x{h} cell {cell}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

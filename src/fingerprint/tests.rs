@@ -312,3 +312,58 @@ fn flat_images_fall_back_to_exact_bytes_and_phash() {
     assert_eq!(out.decided_by, Some(Evidence::ExactBytes));
     assert!(!out.candidates[0].pdq_trusted);
 }
+
+/// A smooth diagonal gradient with a soft glow, like the wallpapers whose PDQ is untrusted;
+/// `tint` maps its violet to other colours.
+fn smooth_wallpaper(tint: impl Fn([f32; 3]) -> [f32; 3]) -> DynamicImage {
+    let (w, h) = (640, 480);
+    DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+        let t = (x + y) as f32 / (w + h) as f32;
+        let (dx, dy) = (x as f32 - 480.0, y as f32 - 360.0);
+        let glow = 30.0 * (-(dx * dx + dy * dy) / 40_000.0).exp();
+        let violet = [
+            40.0 + 100.0 * t + glow,
+            30.0 + 70.0 * t + glow,
+            100.0 + 80.0 * t + glow,
+        ];
+        Rgb(tint(violet).map(|v| v.clamp(0.0, 255.0) as u8))
+    }))
+}
+
+#[test]
+fn a_smooth_work_is_found_by_its_colour_layout_and_another_tint_is_not() {
+    let limits = DecodeLimits::default();
+    let work = fingerprint(&encode(&smooth_wallpaper(|c| c), ImageFormat::Png), &limits).unwrap();
+    assert!(
+        work.pdq_quality < index::PDQ_MIN_QUALITY,
+        "{}",
+        work.pdq_quality
+    );
+    let brighter = smooth_wallpaper(|c| c.map(|v| v * 1.2)).fliph();
+    let copy = fingerprint(&encode(&brighter, ImageFormat::Jpeg), &limits).unwrap();
+    let teal = smooth_wallpaper(|[r, g, b]| [r * 0.3, b, g]);
+    let other = fingerprint(&encode(&teal, ImageFormat::Jpeg), &limits).unwrap();
+
+    let mut index = MatchIndex::new();
+    index.insert(1, &work);
+    let out = index.query(&copy);
+    assert_eq!(out.decision, Decision::Match, "{out:?}");
+    let Some(Evidence::Phash {
+        colour: Some(colour),
+        ..
+    }) = out.decided_by
+    else {
+        panic!("decided by pHash with the colour layouts: {out:?}");
+    };
+    assert_eq!(colour.orientation, Dihedral::FlipHorizontal, "{colour:?}");
+    assert_ne!(index.query(&other).decision, Decision::Match);
+
+    // The colour layout is what decided: without its path the copy is not a match.
+    let strict = Thresholds {
+        phash_colour_match: 0,
+        ..Thresholds::default()
+    };
+    let mut without_colour = MatchIndex::with_thresholds(strict);
+    without_colour.insert(1, &work);
+    assert_ne!(without_colour.query(&copy).decision, Decision::Match);
+}
