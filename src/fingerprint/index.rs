@@ -731,8 +731,8 @@ fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
 ///   also within `pdq_match`: on the robustness corpus unrelated photographs meet at pHash
 ///   distance 2, and flat distractors meet flat works at pHash 0 and PDQ 51, never on both at
 ///   once.
-/// - For such a work pHash also decides within the looser `phash_colour_match` when the
-///   colour layouts agree (luma correlation and chroma residual): smooth pictures keep their
+/// - For a work whose own PDQ is untrusted, pHash also decides within the looser
+///   `phash_colour_match` when the colour layouts agree (luma correlation and chroma residual): smooth pictures keep their
 ///   layout under edits that scatter both hashes.
 /// - Anything else found is `Possible`, with the evidence that found it.
 fn decide(
