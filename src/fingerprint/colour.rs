@@ -60,7 +60,8 @@ impl ColourLayout {
         }
         // Pixel x is in column x * GRID / w, so column j spans bound(j)..bound(j + 1); likewise
         // rows. Every cell is non-empty because w, h >= GRID. Sums per contiguous run of a row
-        // keep the inner loop free of per-pixel bookkeeping (a u32 holds 255 x 512^2 / 16).
+        // keep the inner loop free of per-pixel bookkeeping (a run's u32 sums would overflow
+        // only past 16 million pixels, a row far wider than any working image).
         let bound = |i: usize, n: usize| (i * n).div_ceil(GRID);
         let mut sums = [[0u64; 3]; CELLS];
         for y in 0..h {
