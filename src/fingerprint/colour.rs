@@ -22,7 +22,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::borders::Rect;
-use super::pdq::Dihedral;
+use super::pdq::{bt601_luma, Dihedral};
 use super::FingerprintError;
 
 /// Cells per side.
@@ -86,7 +86,7 @@ impl ColourLayout {
             let (row, col) = (i / GRID, i % GRID);
             let count = (bound(row + 1, h) - bound(row, h)) * (bound(col + 1, w) - bound(col, w));
             let [r, g, b] = sum.map(|s| s as f32 / count as f32);
-            let y = 0.299 * r + 0.587 * g + 0.114 * b;
+            let y = bt601_luma(r, g, b);
             let cb = 0.564 * (b - y);
             let cr = 0.713 * (r - y);
             *out = [y, cb + 128.0, cr + 128.0].map(|v| v.round().clamp(0.0, 255.0) as u8);

@@ -622,10 +622,9 @@ impl MatchIndex {
                 // needs the pHash of every work its PDQ came near, not only of the works in
                 // the pHash table.
                 if untrusted_upload {
-                    let (k, d) =
-                        best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
+                    let (d, orientation) = self.phash_distance(fp, slot);
                     if d <= t.phash_possible {
-                        e.phash = Some((d, Dihedral::ALL[k].inverse()));
+                        e.phash = Some((d, orientation));
                     }
                 }
             }
@@ -656,7 +655,7 @@ impl MatchIndex {
             if !self.alive[slot] {
                 continue;
             }
-            let (k, d) = best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
+            let (d, orientation) = self.phash_distance(fp, slot);
             let colour = fp
                 .colour_layout
                 .zip(self.colour.get(&self.work_ids[slot]))
@@ -664,7 +663,7 @@ impl MatchIndex {
             let agrees = colour.is_some_and(|c| t.colours_agree(&c));
             if d <= t.phash_possible || (d <= t.phash_colour_match && agrees) {
                 let e = self.entry(&mut found, slot);
-                e.phash = Some((d, Dihedral::ALL[k].inverse()));
+                e.phash = Some((d, orientation));
                 e.colour = colour;
             }
         }
@@ -689,6 +688,13 @@ struct Found {
 }
 
 impl MatchIndex {
+    /// Best pHash distance from the upload's eight variants to a slot's, with the orientation
+    /// taking the work to the upload.
+    fn phash_distance(&self, fp: &Fingerprints, slot: usize) -> (u32, Dihedral) {
+        let (k, d) = best_of(&fp.phash_dihedral, |v| v.distance(&PHash(self.phash[slot])));
+        (d, Dihedral::ALL[k].inverse())
+    }
+
     fn entry<'a>(&self, found: &'a mut Vec<Found>, slot: usize) -> &'a mut Found {
         let work_id = self.work_ids[slot];
         let i = match found.iter().position(|f| f.work_id == work_id) {

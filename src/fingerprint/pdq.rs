@@ -211,7 +211,12 @@ impl PdqHashes {
 
 /// BT.601 luma, the reference's weights (not `image`'s Rec. 709 ones), so that hashes agree.
 pub fn luma_of_pixel(r: u8, g: u8, b: u8) -> f32 {
-    0.299 * f32::from(r) + 0.587 * f32::from(g) + 0.114 * f32::from(b)
+    bt601_luma(f32::from(r), f32::from(g), f32::from(b))
+}
+
+/// The weights of [`luma_of_pixel`] on any RGB values (the colour layout's cell means).
+pub fn bt601_luma(r: f32, g: f32, b: f32) -> f32 {
+    0.299 * r + 0.587 * g + 0.114 * b
 }
 
 /// [`luma_of_pixel`] of packed RGB8.
