@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use criterion::Criterion;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use provenance_ledger::fingerprint::index::PDQ_MIN_QUALITY;
 use provenance_ledger::fingerprint::{
-    fingerprint, DecodeLimits, Fingerprints, MatchIndex, PHash, PdqHash, Sha256Digest,
-    ALGORITHM_VERSION,
+    fingerprint, ColourLayout, DecodeLimits, Fingerprints, MatchIndex, PHash, PdqHash,
+    Sha256Digest, ALGORITHM_VERSION,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -78,6 +79,7 @@ fn random_fp(rng: &mut StdRng) -> Fingerprints {
     }
     let mut sha = [0u8; 32];
     rng.fill(&mut sha);
+    let untrusted = rng.gen_ratio(1, 20);
     Fingerprints {
         algorithm: ALGORITHM_VERSION.into(),
         sha256: Sha256Digest(sha),
@@ -86,14 +88,16 @@ fn random_fp(rng: &mut StdRng) -> Fingerprints {
         height: 1,
         pdq,
         // About one registered photograph in twenty is too flat or dark for PDQ to be trusted
-        // (measured on the robustness corpus); those are searched by pHash as well.
-        pdq_quality: if rng.gen_ratio(1, 20) { 30 } else { 100 },
+        // (measured on the robustness corpus); those are searched by pHash as well, and the
+        // index keeps their colour layouts.
+        pdq_quality: if untrusted { PDQ_MIN_QUALITY - 5 } else { 100 },
         pdq_dihedral,
         phash,
         phash_dihedral,
         trimmed: false,
         pdq_untrimmed_dihedral: None,
-        colour_layout: None,
+        colour_layout: untrusted.then(|| ColourLayout(rng.gen())),
+        pdq_outer_trim: None,
     }
 }
 

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
+use provenance_ledger::fingerprint::index::PDQ_MIN_QUALITY;
 use provenance_ledger::fingerprint::local::{
     self, CandidateIndex, GeometryParams, LocalFeatures, VERIFY_TOP,
 };
@@ -150,7 +151,7 @@ fn main() {
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
                 let pdq_to = |w: &Fingerprints| {
-                    fp.pdq_query_codes()
+                    fp.pdq_query_codes(PDQ_MIN_QUALITY)
                         .flat_map(|(_, v)| w.pdq_registered_codes().map(|c| v.distance(c)))
                         .min()
                         .unwrap()

@@ -35,10 +35,13 @@ N_DISTRACTORS = int(os.environ.get("N_DISTRACTORS", "5000"))
 # `simulate`, which replays the service's decision rule.
 PDQ_FULL_QUALITY = 50
 PDQ_MATCH_DISTANCE_LOW_QUALITY = 32
-# ... and of PHASH_COLOUR_MATCH_DISTANCE, COLOUR_MIN_CORRELATION, COLOUR_MAX_CHROMA_RESIDUAL.
+# ... and of PHASH_COLOUR_MATCH_DISTANCE, COLOUR_MIN_CORRELATION, COLOUR_MAX_CHROMA_RESIDUAL,
+# PHASH_TIGHT_COLOUR_MATCH_DISTANCE and COLOUR_TIGHT_MIN_CORRELATION.
 PHASH_COLOUR_MATCH_DISTANCE = 12
 COLOUR_MIN_CORRELATION = 0.98
 COLOUR_MAX_CHROMA_RESIDUAL = 2.0
+PHASH_TIGHT_COLOUR_MATCH_DISTANCE = 18
+COLOUR_TIGHT_MIN_CORRELATION = 0.997
 
 PLASMA = "/usr/share/wallpapers/{}/contents/images/"
 # Registered works. Licences: plasma-workspace-wallpapers GPL-2+ (Debian copyright file);
@@ -472,8 +475,16 @@ def simulate(r, t):
     q = r.get("quality", 0)
     for wid, wq, pdq_d, ph_d, *colour in r.get("near", []):
         trusted = q >= t["pdq_min_quality"] and wq >= t["pdq_min_quality"]
-        colours_agree = bool(colour) and (colour[0] >= t.get("colour_min_correlation", COLOUR_MIN_CORRELATION)
-                                          and colour[1] <= t.get("colour_max_chroma_residual", COLOUR_MAX_CHROMA_RESIDUAL))
+        # Thresholds.phash_corroborated_by_colour: the further the pHash, the closer the layouts.
+        if ph_d <= t.get("phash_colour_match", PHASH_COLOUR_MATCH_DISTANCE):
+            min_correlation = t.get("colour_min_correlation", COLOUR_MIN_CORRELATION)
+        elif ph_d <= t.get("phash_tight_colour_match", PHASH_TIGHT_COLOUR_MATCH_DISTANCE):
+            min_correlation = t.get("colour_tight_min_correlation", COLOUR_TIGHT_MIN_CORRELATION)
+        else:
+            min_correlation = None
+        colours_agree = bool(colour) and min_correlation is not None and (
+            colour[0] >= min_correlation
+            and colour[1] <= t.get("colour_max_chroma_residual", COLOUR_MAX_CHROMA_RESIDUAL))
         limit = (t["pdq_match"] if min(q, wq) >= t.get("pdq_full_quality", PDQ_FULL_QUALITY)
                  else t.get("pdq_match_low_quality",
                             min(t["pdq_match"], PDQ_MATCH_DISTANCE_LOW_QUALITY)))
@@ -481,8 +492,7 @@ def simulate(r, t):
             out.append(wid)
         elif not trusted and ph_d <= t["phash_match"] and pdq_d <= t["pdq_match"]:
             out.append(wid)
-        elif (wq < t["pdq_min_quality"] and ph_d <= t.get("phash_colour_match", PHASH_COLOUR_MATCH_DISTANCE)
-              and colours_agree):
+        elif wq < t["pdq_min_quality"] and colours_agree:
             out.append(wid)
     return out
 

@@ -91,8 +91,9 @@ fn border_depth(count: usize, line: impl Fn(usize) -> Vec<u8>) -> usize {
     count
 }
 
-/// One round of trimming inside `r`; `None` when nothing (or everything) would be cut.
-fn trim_once(luma: &[u8], width: usize, r: Rect) -> Option<Rect> {
+/// One round of trimming inside `r`: the rectangle after cutting the top and bottom, and the
+/// one after cutting the sides too; `None` when nothing (or everything) would be cut.
+fn trim_once(luma: &[u8], width: usize, r: Rect) -> Option<(Rect, Rect)> {
     let row = |y: usize, x0: usize, x1: usize| luma[y * width + x0..y * width + x1].to_vec();
     let col = |x: usize, y0: usize, y1: usize| (y0..y1).map(|y| luma[y * width + x]).collect();
     let h = r.height();
@@ -117,34 +118,68 @@ fn trim_once(luma: &[u8], width: usize, r: Rect) -> Option<Rect> {
         x1: r.x1 - right,
         y1,
     };
-    (out != r && out.width() > 0 && out.height() > 0).then_some(out)
+    let rows_cut = Rect { y0, y1, ..r };
+    (out != r && out.width() > 0 && out.height() > 0).then_some((rows_cut, out))
 }
 
-/// The content rectangle of a row-major luma image, the whole image when there is no border.
-pub fn content_rect(luma: &[u8], width: usize, height: usize) -> Rect {
+/// Where trimming a row-major luma image ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trim {
+    /// The content rectangle: the whole image when there is no border, or when trimming was
+    /// abandoned because too little would remain.
+    pub content: Rect,
+    /// When trimming was abandoned: the rectangle its first cut (the first round's top and
+    /// bottom, or its sides when those were all it cut) had reached, if that left enough. A
+    /// letterboxed picture with a flat sky or a flat side of its own ends here: the bars go
+    /// first, and cutting the sky or the side as well would leave a strip. The picture
+    /// itself, hashed whole because trimming it would leave a strip, is what the first cut
+    /// leaves of the copy.
+    pub before_over_trim: Option<Rect>,
+}
+
+/// Trims `luma` (see the module documentation).
+pub fn trim(luma: &[u8], width: usize, height: usize) -> Trim {
     let full = Rect {
         x0: 0,
         y0: 0,
         x1: width,
         y1: height,
     };
+    let untouched = Trim {
+        content: full,
+        before_over_trim: None,
+    };
     if width < 8 || height < 8 {
-        return full;
-    }
-    let mut rect = full;
-    for _ in 0..ROUNDS {
-        match trim_once(luma, width, rect) {
-            Some(r) => rect = r,
-            None => break,
-        }
+        return untouched;
     }
     let min_w = (width * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
     let min_h = (height * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
-    if rect.width() < min_w || rect.height() < min_h {
-        full
-    } else {
-        rect
+    let enough_left = |r: &Rect| r.width() >= min_w && r.height() >= min_h;
+    let mut rect = full;
+    let mut first_cut = None;
+    for _ in 0..ROUNDS {
+        let Some((rows_cut, all_cut)) = trim_once(luma, width, rect) else {
+            break;
+        };
+        first_cut.get_or_insert(if rows_cut != full { rows_cut } else { all_cut });
+        rect = all_cut;
     }
+    if enough_left(&rect) {
+        Trim {
+            content: rect,
+            before_over_trim: None,
+        }
+    } else {
+        Trim {
+            content: full,
+            before_over_trim: first_cut.filter(|r| enough_left(r)),
+        }
+    }
+}
+
+/// The content rectangle of a row-major luma image, the whole image when there is no border.
+pub fn content_rect(luma: &[u8], width: usize, height: usize) -> Rect {
+    trim(luma, width, height).content
 }
 
 /// Copies the rectangle out of a row-major image of `channels` values per pixel.
@@ -170,6 +205,10 @@ mod tests {
                 ((x * 7 + y * 13) % 200 + (x * y) % 37 + 10) as u8
             })
             .collect()
+    }
+
+    fn rect(x0: usize, y0: usize, x1: usize, y1: usize) -> Rect {
+        Rect { x0, y0, x1, y1 }
     }
 
     /// Pads `width` x `height` content with `level`, adding noise of `noise` to the border.
@@ -250,6 +289,49 @@ mod tests {
         let mut img: Vec<u8> = (0..50).flat_map(|y| vec![100 + y as u8 / 2; w]).collect();
         img.extend(ground);
         assert_eq!(content_rect(&img, w, h).height(), h);
+    }
+
+    #[test]
+    fn an_abandoned_trim_keeps_its_first_cut_aside() {
+        // A flat sky over 15% of textured ground: cutting the sky would leave too little.
+        let (w, sky, ground) = (120, 85, 15);
+        let mut picture = vec![200u8; w * sky];
+        picture.extend(content(w, ground));
+        let alone = trim(&picture, w, sky + ground);
+        assert_eq!(alone.content, rect(0, 0, w, sky + ground));
+        assert_eq!(alone.before_over_trim, None);
+
+        let (boxed, bw, bh) = padded(&picture, w, sky + ground, (0, 30, 0, 30), 0, 3);
+        let letterboxed = trim(&boxed, bw, bh);
+        assert_eq!(letterboxed.content, rect(0, 0, bw, bh));
+        assert_eq!(
+            letterboxed.before_over_trim,
+            Some(rect(0, 30, w, 30 + sky + ground))
+        );
+    }
+
+    #[test]
+    fn the_first_cut_is_the_bars_even_when_the_picture_trims_itself_first() {
+        // Left to right: a dark band, a wide flat wall, a narrow textured strip. Alone, the
+        // picture loses its band in a first round and would lose the wall in a second;
+        // letterboxed, the first cut is the bars (top and bottom), whatever follows.
+        let (w, h, band, wall) = (100, 60, 10, 75);
+        let strip = content(w - band - wall, h);
+        let picture: Vec<u8> = (0..h)
+            .flat_map(|y| {
+                let mut line = vec![40u8; band];
+                line.extend(vec![200u8; wall]);
+                line.extend_from_slice(&strip[y * (w - band - wall)..(y + 1) * (w - band - wall)]);
+                line
+            })
+            .collect();
+        let alone = trim(&picture, w, h);
+        assert_eq!(alone.content, rect(0, 0, w, h));
+        assert_eq!(alone.before_over_trim, Some(rect(band, 0, w, h)));
+        let (boxed, bw, bh) = padded(&picture, w, h, (0, 20, 0, 20), 0, 3);
+        let letterboxed = trim(&boxed, bw, bh);
+        assert_eq!(letterboxed.content, rect(0, 0, bw, bh));
+        assert_eq!(letterboxed.before_over_trim, Some(rect(0, 20, w, 20 + h)));
     }
 
     #[test]

@@ -65,6 +65,17 @@ pub const COLOUR_MIN_CORRELATION: f32 = 0.98;
 /// Greatest mean chroma distance of the layouts (BT.601 units, after the best gain) for
 /// [`PHASH_COLOUR_MATCH_DISTANCE`]; on the benchmark 3 still matched no distractor, 5 three.
 pub const COLOUR_MAX_CHROMA_RESIDUAL: f32 = 2.0;
+/// pHash distance at or below which a work whose PDQ is untrusted is the same work when the
+/// layouts agree closely ([`COLOUR_TIGHT_MIN_CORRELATION`], and the same chroma bound): the
+/// further the pHash, the closer the layouts must agree. Recompressed, resized or flattened
+/// copies of gradients land 14-18 pHash bits from their work with layouts still at
+/// correlation 0.998-0.9999. On the benchmark 20 still matched no distractor and no wrong
+/// work; the nearest unrelated pair within 18 bits whose luma correlated this well had a
+/// chroma residual of 5.5 (`docs/matching.md`).
+pub const PHASH_TIGHT_COLOUR_MATCH_DISTANCE: u32 = 18;
+/// Least luma correlation for [`PHASH_TIGHT_COLOUR_MATCH_DISTANCE`]: above the 0.9955 of the
+/// benchmark's two near-mirror quadrants of one wallpaper, the closest pair of distinct works.
+pub const COLOUR_TIGHT_MIN_CORRELATION: f32 = 0.997;
 
 /// The distances that turn evidence into decisions; [`Thresholds::default`] uses the constants
 /// above.
@@ -80,12 +91,23 @@ pub struct Thresholds {
     pub phash_colour_match: u32,
     pub colour_min_correlation: f32,
     pub colour_max_chroma_residual: f32,
+    pub phash_tight_colour_match: u32,
+    pub colour_tight_min_correlation: f32,
 }
 
 impl Thresholds {
-    fn colours_agree(&self, a: &ColourAgreement) -> bool {
-        a.correlation >= self.colour_min_correlation
-            && a.chroma_residual <= self.colour_max_chroma_residual
+    /// Whether a pHash `distance` from a work with untrusted PDQ is close enough, given how
+    /// well the colour layouts agree, for the two to be the same picture.
+    fn phash_corroborated_by_colour(&self, distance: u32, colour: &ColourAgreement) -> bool {
+        let min_correlation = if distance <= self.phash_colour_match {
+            self.colour_min_correlation
+        } else if distance <= self.phash_tight_colour_match {
+            self.colour_tight_min_correlation
+        } else {
+            return false;
+        };
+        colour.correlation >= min_correlation
+            && colour.chroma_residual <= self.colour_max_chroma_residual
     }
 }
 
@@ -102,6 +124,8 @@ impl Default for Thresholds {
             phash_colour_match: PHASH_COLOUR_MATCH_DISTANCE,
             colour_min_correlation: COLOUR_MIN_CORRELATION,
             colour_max_chroma_residual: COLOUR_MAX_CHROMA_RESIDUAL,
+            phash_tight_colour_match: PHASH_TIGHT_COLOUR_MATCH_DISTANCE,
+            colour_tight_min_correlation: COLOUR_TIGHT_MIN_CORRELATION,
         }
     }
 }
@@ -589,11 +613,11 @@ impl MatchIndex {
             }
         }
 
-        // PDQ: every code of the query (eight orientations, twice when it had a border)
-        // against every registered code. Each candidate is checked against the code that found
-        // it; only hits (rare) are then compared with all of them, so a candidate costs one
-        // 32-byte read and four popcounts.
-        let codes: Vec<(Dihedral, &PdqHash)> = fp.pdq_query_codes().collect();
+        // PDQ: every code of the query (eight orientations, two or three sets of them when it
+        // had a border) against every registered code. Each candidate is checked against the
+        // code that found it; only hits (rare) are then compared with all of them, so a
+        // candidate costs one 32-byte read and four popcounts.
+        let codes: Vec<(Dihedral, &PdqHash)> = fp.pdq_query_codes(t.pdq_min_quality).collect();
         let untrusted_upload = fp.pdq_quality < t.pdq_min_quality;
         let mut hits: Vec<u32> = Vec::new();
         for (_, code) in &codes {
@@ -633,7 +657,10 @@ impl MatchIndex {
         // pHash, only against works whose PDQ is untrusted: where PDQ is trusted on both sides
         // it is the better witness, and unrelated photographs share pHashes (docs/matching.md).
         // Beyond `phash_possible` a work is kept only when the colour layouts agree.
-        let radius = t.phash_possible.max(t.phash_colour_match);
+        let radius = t
+            .phash_possible
+            .max(t.phash_colour_match)
+            .max(t.phash_tight_colour_match);
         hits.clear();
         for variant in &fp.phash_dihedral {
             self.phash_index
@@ -660,8 +687,8 @@ impl MatchIndex {
                 .colour_layout
                 .zip(self.colour.get(&self.work_ids[slot]))
                 .map(|(upload, work)| colour::compare(&upload, work));
-            let agrees = colour.is_some_and(|c| t.colours_agree(&c));
-            if d <= t.phash_possible || (d <= t.phash_colour_match && agrees) {
+            let agrees = colour.is_some_and(|c| t.phash_corroborated_by_colour(d, &c));
+            if d <= t.phash_possible || agrees {
                 let e = self.entry(&mut found, slot);
                 e.phash = Some((d, orientation));
                 e.colour = colour;
@@ -738,8 +765,9 @@ fn best_of<T>(variants: &[T], dist: impl Fn(&T) -> u32) -> (usize, u32) {
 ///   distance 2, and flat distractors meet flat works at pHash 0 and PDQ 51, never on both at
 ///   once.
 /// - For a work whose own PDQ is untrusted, pHash also decides within the looser
-///   `phash_colour_match` when the colour layouts agree (luma correlation and chroma residual): smooth pictures keep their
-///   layout under edits that scatter both hashes.
+///   `phash_colour_match` when the colour layouts agree (luma correlation and chroma
+///   residual), and within `phash_tight_colour_match` when they agree closely: smooth
+///   pictures keep their layout under edits that scatter both hashes.
 /// - Anything else found is `Possible`, with the evidence that found it.
 fn decide(
     t: &Thresholds,
@@ -767,8 +795,9 @@ fn decide(
     let phash_d = f.phash.map(|p| p.0);
     let phash_corroborated_by_pdq =
         pdq_d.is_some_and(|d| d <= t.pdq_match) && phash_d.is_some_and(|d| d <= t.phash_match);
-    let phash_corroborated_by_colour = phash_d.is_some_and(|d| d <= t.phash_colour_match)
-        && f.colour.is_some_and(|c| t.colours_agree(&c));
+    let phash_corroborated_by_colour = phash_d
+        .zip(f.colour)
+        .is_some_and(|(d, c)| t.phash_corroborated_by_colour(d, &c));
     let (decision, evidence) = if f.exact {
         (Decision::Match, Evidence::ExactBytes)
     } else if pdq_trusted && pdq_d.is_some_and(|d| d <= trusted_pdq_match) {
@@ -848,6 +877,7 @@ mod tests {
             trimmed: false,
             pdq_untrimmed_dihedral: None,
             colour_layout: None,
+            pdq_outer_trim: None,
         }
     }
 
@@ -1089,9 +1119,33 @@ mod tests {
             "{colour:?}"
         );
 
-        // One bit further, or another tint at the same distance: not even a candidate.
-        let further = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE + 1), 3, violet, 11);
-        assert_eq!(index.query(&further).decision, Decision::None);
+        let roughly_violet = ColourLayout(std::array::from_fn(|i| {
+            let bump = if i % 5 == 0 { 14 } else { 0 };
+            [40 + 30 * (i % 4) as u8 + bump, 150, 140]
+        }));
+        let rough = colour::compare(&roughly_violet, &violet);
+        assert!(
+            rough.correlation >= COLOUR_MIN_CORRELATION
+                && rough.correlation < COLOUR_TIGHT_MIN_CORRELATION,
+            "{rough:?}"
+        );
+        // The further the pHash, the closer the layouts must agree; beyond that, not even a
+        // candidate.
+        let (loose, tight) = (
+            PHASH_COLOUR_MATCH_DISTANCE,
+            PHASH_TIGHT_COLOUR_MATCH_DISTANCE,
+        );
+        for (sha, distance, colour, expected) in [
+            (15, loose, roughly_violet, Decision::Match),
+            (11, loose + 1, roughly_violet, Decision::None),
+            (16, tight, violet, Decision::Match),
+            (17, tight + 1, violet, Decision::None),
+        ] {
+            let upload = smooth(phash_of(distance), 3, colour, sha);
+            let out = index.query(&upload);
+            assert_eq!(out.decision, expected, "pHash {distance}: {out:?}");
+        }
+        // Another tint at the same distance: not even a candidate.
         let other_tint = smooth(phash_of(PHASH_COLOUR_MATCH_DISTANCE), 3, teal, 12);
         assert_eq!(index.query(&other_tint).decision, Decision::None);
         // Within the possible radius another tint is reported, not decided.

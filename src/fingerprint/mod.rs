@@ -142,18 +142,43 @@ pub struct Fingerprints {
     /// fingerprints stored before it existed (such works match as they did then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colour_layout: Option<ColourLayout>,
+    /// When trimming was abandoned because its later rounds would have cut into the picture
+    /// itself ([`borders::Trim::before_over_trim`]): PDQ of what the earlier rounds left. An
+    /// upload searches with these codes too; a work never registers them, so works stored
+    /// before they existed match as they did then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq_outer_trim: Option<OuterTrimPdq>,
+}
+
+/// PDQ of an image with only its outer border trimmed (see [`Fingerprints::pdq_outer_trim`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OuterTrimPdq {
+    /// 0..=100, like [`Fingerprints::pdq_quality`].
+    pub quality: u8,
+    /// Under each transform of [`Dihedral::ALL`].
+    pub dihedral: [PdqHash; 8],
 }
 
 impl Fingerprints {
     /// Every PDQ code of the upload to search with: the trimmed image's eight orientations,
-    /// then the untrimmed image's when there was a border.
-    pub fn pdq_query_codes(&self) -> impl Iterator<Item = (Dihedral, &PdqHash)> {
+    /// then the untrimmed image's when there was a border, then the outer-trimmed image's when
+    /// its quality is at least `min_outer_trim_quality`. That last one is a second guess at
+    /// where the picture starts, kept only where its own hash can be trusted.
+    pub fn pdq_query_codes(
+        &self,
+        min_outer_trim_quality: u8,
+    ) -> impl Iterator<Item = (Dihedral, &PdqHash)> {
         let untrimmed = self.pdq_untrimmed_dihedral.iter().flatten();
+        let outer_trim = self
+            .pdq_outer_trim
+            .iter()
+            .filter(move |o| o.quality >= min_outer_trim_quality)
+            .flat_map(|o| &o.dihedral);
         Dihedral::ALL
             .iter()
             .cycle()
             .copied()
-            .zip(self.pdq_dihedral.iter().chain(untrimmed))
+            .zip(self.pdq_dihedral.iter().chain(untrimmed).chain(outer_trim))
     }
 
     /// The registered codes of a work: the trimmed image's PDQ, and the untrimmed one's when a
@@ -212,7 +237,8 @@ pub fn fingerprint_working(
     let (w, h) = (working.work_width, working.work_height);
     let luma = &working.luma;
     let luma8 = &working.luma8;
-    let rect = borders::content_rect(luma8, w, h);
+    let trim = borders::trim(luma8, w, h);
+    let rect = trim.content;
     let trimmed = (rect.width(), rect.height()) != (w, h);
     let colour_layout = ColourLayout::of_rgb(&working.rgb, w, rect);
     let (pdq, phash_dihedral, untrimmed) = if trimmed {
@@ -231,6 +257,13 @@ pub fn fingerprint_working(
             None,
         )
     };
+    let pdq_outer_trim = trim.before_over_trim.map(|r| {
+        let outer = pdq::pdq_from_luma(&borders::crop(luma, w, 1, r), r.width(), r.height());
+        OuterTrimPdq {
+            quality: outer.quality,
+            dihedral: outer.variants,
+        }
+    });
     Ok(Fingerprints {
         algorithm: ALGORITHM_VERSION.to_string(),
         sha256,
@@ -245,6 +278,7 @@ pub fn fingerprint_working(
         trimmed,
         pdq_untrimmed_dihedral: untrimmed,
         colour_layout,
+        pdq_outer_trim,
     })
 }
 

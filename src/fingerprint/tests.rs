@@ -358,12 +358,69 @@ fn a_smooth_work_is_found_by_its_colour_layout_and_another_tint_is_not() {
     assert_eq!(colour.orientation, Dihedral::FlipHorizontal, "{colour:?}");
     assert_ne!(index.query(&other).decision, Decision::Match);
 
-    // The colour layout is what decided: without its path the copy is not a match.
+    // The colour layout is what decided: without its paths the copy is not a match.
     let strict = Thresholds {
         phash_colour_match: 0,
+        phash_tight_colour_match: 0,
         ..Thresholds::default()
     };
     let mut without_colour = MatchIndex::with_thresholds(strict);
     without_colour.insert(1, &work);
     assert_ne!(without_colour.query(&copy).decision, Decision::Match);
+}
+
+/// A landscape that is mostly flat sky: the photograph fills only the bottom `strip` rows.
+fn flat_sky_over(strip: u32) -> RgbImage {
+    let photo = chelsea().to_rgb8();
+    let mut out = RgbImage::from_pixel(photo.width(), 500, Rgb([150, 190, 230]));
+    let ground = image::imageops::crop_imm(&photo, 0, 100, photo.width(), strip).to_image();
+    image::imageops::overlay(&mut out, &ground, 0, i64::from(500 - strip));
+    out
+}
+
+#[test]
+fn a_letterboxed_copy_of_a_picture_with_a_flat_sky_is_found_by_its_outer_trim() {
+    let limits = DecodeLimits::default();
+    // Trimming the sky would leave 19% of the height: the work is hashed whole.
+    let picture = flat_sky_over(95);
+    let work = fingerprint(
+        &encode(&DynamicImage::ImageRgb8(picture.clone()), ImageFormat::Png),
+        &limits,
+    )
+    .unwrap();
+    assert!(!work.trimmed && work.pdq_outer_trim.is_none(), "{work:?}");
+    assert!(work.pdq_quality >= index::PDQ_MIN_QUALITY, "{work:?}");
+
+    // Letterboxed, the bars go in a first round and the sky would go in a second, which
+    // leaves too little: trimming is abandoned, and the bars-only rectangle kept aside.
+    let letterboxed = DynamicImage::ImageRgb8(pad(&picture, 0, 100, 0, 100, [0, 0, 0]));
+    let copy = fingerprint(&encode(&letterboxed, ImageFormat::Jpeg), &limits).unwrap();
+    assert!(!copy.trimmed, "{copy:?}");
+    let outer = copy.pdq_outer_trim.as_ref().expect("an outer trim");
+    assert!(outer.quality >= index::PDQ_MIN_QUALITY, "{outer:?}");
+
+    let mut index = MatchIndex::new();
+    index.insert(1, &work);
+    let out = index.query(&copy);
+    assert_eq!(out.decision, Decision::Match, "{out:?}");
+    assert!(
+        matches!(out.decided_by, Some(Evidence::Pdq { .. })),
+        "{out:?}"
+    );
+
+    // The outer trim is what found it: the whole letterboxed image is far from the work.
+    let without = Fingerprints {
+        pdq_outer_trim: None,
+        ..copy.clone()
+    };
+    assert_ne!(index.query(&without).decision, Decision::Match);
+    // And an outer trim too flat to trust is not searched with.
+    let untrusted = Fingerprints {
+        pdq_outer_trim: Some(OuterTrimPdq {
+            quality: index::PDQ_MIN_QUALITY - 1,
+            ..outer.clone()
+        }),
+        ..copy
+    };
+    assert_ne!(index.query(&untrusted).decision, Decision::Match);
 }
