@@ -142,10 +142,10 @@ pub struct Fingerprints {
     /// fingerprints stored before it existed (such works match as they did then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colour_layout: Option<ColourLayout>,
-    /// When trimming was abandoned because its later rounds would have cut into the picture
-    /// itself ([`borders::Trim::before_over_trim`]): PDQ of what the earlier rounds left. An
-    /// upload searches with these codes too; a work never registers them, so works stored
-    /// before they existed match as they did then.
+    /// When trimming was abandoned because it would have cut into the picture itself
+    /// ([`borders::Trim::before_over_trim`]): PDQ of what its first cut (the bars of a
+    /// letterbox) left. An upload searches with these codes too; a work never registers them,
+    /// so works stored before they existed match as they did then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq_outer_trim: Option<OuterTrimPdq>,
 }
