@@ -145,12 +145,11 @@ pub fn trim(luma: &[u8], width: usize, height: usize) -> Trim {
         x1: width,
         y1: height,
     };
-    let untouched = Trim {
-        content: full,
-        before_over_trim: None,
-    };
     if width < 8 || height < 8 {
-        return untouched;
+        return Trim {
+            content: full,
+            before_over_trim: None,
+        };
     }
     let min_w = (width * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
     let min_h = (height * MIN_REMAINING_PERCENT).div_ceil(100).max(4);
@@ -177,11 +176,6 @@ pub fn trim(luma: &[u8], width: usize, height: usize) -> Trim {
     }
 }
 
-/// The content rectangle of a row-major luma image, the whole image when there is no border.
-pub fn content_rect(luma: &[u8], width: usize, height: usize) -> Rect {
-    trim(luma, width, height).content
-}
-
 /// Copies the rectangle out of a row-major image of `channels` values per pixel.
 pub fn crop<T: Copy>(pixels: &[T], width: usize, channels: usize, rect: Rect) -> Vec<T> {
     let mut out = Vec::with_capacity(rect.width() * rect.height() * channels);
@@ -205,6 +199,10 @@ mod tests {
                 ((x * 7 + y * 13) % 200 + (x * y) % 37 + 10) as u8
             })
             .collect()
+    }
+
+    fn content_rect(luma: &[u8], width: usize, height: usize) -> Rect {
+        trim(luma, width, height).content
     }
 
     fn rect(x0: usize, y0: usize, x1: usize, y1: usize) -> Rect {
