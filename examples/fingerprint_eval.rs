@@ -77,6 +77,13 @@ fn main() {
         candidates.memory_bytes() / index.len().max(1)
     );
     let params = GeometryParams::default();
+    // Fewer inliers than the service asks for, to replay offline how far the appearance grid
+    // could stand in for keypoints (`local_relaxed` below).
+    let relaxed = GeometryParams {
+        min_inliers: 6,
+        min_appearance_correlation: f64::INFINITY,
+        ..GeometryParams::default()
+    };
 
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
@@ -142,11 +149,34 @@ fn main() {
                 // Untimed: the true work verified directly, whether or not the index proposed
                 // it, and its rank among the proposals, to tell a candidate-stage miss from a
                 // verification that refused.
+                let relaxed_of = |query: &LocalFeatures, work: u64| {
+                    let v = local::verify_pair(query, features.get(&work)?, &relaxed);
+                    Some(serde_json::json!([
+                        work,
+                        v.inliers,
+                        v.decision,
+                        v.appearance
+                    ]))
+                };
+                let local_relaxed: Option<Vec<serde_json::Value>> =
+                    local_true.as_ref().map(|(query, found)| {
+                        found
+                            .iter()
+                            .filter_map(|c| relaxed_of(query, c.work))
+                            .collect()
+                    });
                 let local_true = local_true.and_then(|(query, found)| {
                     let work = features.get(&(expected as u64))?;
                     let v = local::verify_pair(&query, work, &params);
                     let rank = found.iter().position(|c| c.work == expected as u64);
-                    Some((rank, v.inliers, v.decision, v.matches))
+                    Some((
+                        rank,
+                        v.inliers,
+                        v.decision,
+                        v.matches,
+                        v.appearance,
+                        relaxed_of(&query, expected as u64),
+                    ))
                 });
                 // Raw best distances over the eight orientations, to the true work and to the
                 // nearest other work, whatever the thresholds.
@@ -210,6 +240,7 @@ fn main() {
                     "local_stage": run_local,
                     "local_best": local_best,
                     "local_true": local_true,
+                    "local_relaxed": local_relaxed,
                     "local_cpu_ms": local_cpu_ms,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,

@@ -128,6 +128,7 @@ fn main() {
                     descriptor: Descriptor([rng.gen(), rng.gen(), rng.gen(), rng.gen()]),
                 })
                 .collect(),
+            ..LocalFeatures::default()
         };
         index.insert(1_000_000 + s, &f);
     }

@@ -78,6 +78,7 @@ fn filler(id: u64, pool: &[Descriptor]) -> LocalFeatures {
         width: 512,
         height: 384,
         features,
+        ..LocalFeatures::default()
     }
 }
 

@@ -413,6 +413,7 @@ mod tests {
                     descriptor: Descriptor([rng.gen(), rng.gen(), rng.gen(), rng.gen()]),
                 })
                 .collect(),
+            ..LocalFeatures::default()
         }
     }
 

@@ -36,6 +36,12 @@ pub struct GeometryParams {
     /// side.
     pub min_spread: f64,
     pub allow_reflection: bool,
+    /// Fewest inliers for a match when the two images' appearance grids agree (see
+    /// [`super::appearance`]); applied by [`super::verify_pair`], which has the grids.
+    pub min_inliers_with_appearance: usize,
+    /// Least appearance correlation that stands in for the inliers short of `min_inliers`
+    /// and for the spread guard.
+    pub min_appearance_correlation: f64,
     /// RANSAC samples at most.
     pub iterations: usize,
     pub seed: u64,
@@ -50,6 +56,8 @@ impl Default for GeometryParams {
             max_scale: 4.0,
             min_spread: 0.05,
             allow_reflection: false,
+            min_inliers_with_appearance: 8,
+            min_appearance_correlation: 0.95,
             iterations: 500,
             seed: 7,
         }
@@ -185,6 +193,13 @@ pub struct Verification {
     /// The transform the decision is about (the best plausible one when there is one).
     pub transform: Option<Similarity>,
     pub decision: LocalDecision,
+    /// Correlation of the two images' appearance grids under `transform`, when both have a
+    /// grid and the transform overlaps enough of the work ([`super::appearance`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appearance: Option<f64>,
+    /// The match rests on the appearance: the inliers alone were too few or too thin.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_appearance: bool,
 }
 
 impl Verification {
@@ -310,6 +325,8 @@ pub fn verify(pairs: &[PointPair], work_size: (f64, f64), params: &GeometryParam
         inliers,
         transform,
         decision,
+        appearance: None,
+        by_appearance: false,
     };
     if pairs.len() < min_inliers {
         return answer(0, None, LocalDecision::NoMatch(Rejection::TooFewMatches));

@@ -98,6 +98,7 @@ mod tests {
             width: 100,
             height: 100,
             features,
+            ..LocalFeatures::default()
         }
     }
 

@@ -25,6 +25,7 @@
 //! (CACM 1981); M. Norouzi, A. Punjani, D. Fleet, "Fast exact search in Hamming space with
 //! multi-index hashing" (TPAMI 2014). See `docs/matching.md`.
 
+pub mod appearance;
 pub mod candidates;
 pub mod describe;
 pub mod detect;
@@ -39,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decode::{resize_packed, working_dims, WorkingImage};
 
+pub use appearance::{Appearance, AppearanceAgreement};
 pub use candidates::{CandidateIndex, CandidateParams, CandidateWork};
 pub use describe::Descriptor;
 pub use geometry::{GeometryParams, LocalDecision, Rejection, Similarity, Verification};
@@ -63,8 +65,11 @@ pub const LEVEL_SCALE: f32 = 1.25;
 /// partial copy and keeps a work's serialised features under 8 KiB (issue 7's budget).
 pub const MAX_FEATURES: usize = 200;
 
-/// Serialisation format version (first byte after the magic).
-const FORMAT_VERSION: u8 = 1;
+/// Serialisation format version (first byte after the magic). Version 2 appends the
+/// [`Appearance`] grid; version 1 (no grid) is still read, and its works are verified by the
+/// keypoints alone.
+const FORMAT_VERSION: u8 = 2;
+const FORMAT_VERSION_WITHOUT_APPEARANCE: u8 = 1;
 const MAGIC: [u8; 3] = *b"plf";
 const HEADER_BYTES: usize = 10;
 const FEATURE_BYTES: usize = 38;
@@ -77,7 +82,7 @@ const SUBPIXEL: f32 = 32.0;
 pub enum LocalFeaturesError {
     #[error("local features must start with the bytes \"plf\" and a version")]
     NotLocalFeatures,
-    #[error("local features format version {0} is not supported (1 is)")]
+    #[error("local features format version {0} is not supported (1 and 2 are)")]
     UnsupportedVersion(u8),
     #[error("local features of {count} features need {expected} bytes; got {actual}")]
     WrongLength {
@@ -93,6 +98,8 @@ pub enum LocalFeaturesError {
         width: u16,
         height: u16,
     },
+    #[error("the appearance grid of {width}x{height} cells is not the shape of its image")]
+    BadAppearance { width: u8, height: u8 },
 }
 
 /// Where a feature is: in the coordinates of the (capped) luma image it was computed on.
@@ -126,14 +133,20 @@ pub struct LocalFeatures {
     pub width: u16,
     pub height: u16,
     pub features: Vec<Feature>,
+    /// Mean luma of a coarse grid over the same image; empty for features stored before it
+    /// existed (format version 1).
+    pub appearance: Appearance,
 }
 
 impl LocalFeatures {
     /// Compact, versioned bytes: a 10-byte header ("plf", version, width, height, count; little
-    /// endian) and 38 bytes a feature (x and y in 1/32 pixel, level, angle, 32 descriptor bytes).
-    /// At most 10 + 200 * 38 = 7,610 bytes.
+    /// endian), 38 bytes a feature (x and y in 1/32 pixel, level, angle, 32 descriptor bytes),
+    /// then the appearance grid (its width and height in cells, one byte each, and a byte a
+    /// cell). At most 10 + 200 * 38 + 2 + 24 * 24 = 8,188 bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_BYTES + FEATURE_BYTES * self.features.len());
+        let mut out = Vec::with_capacity(
+            HEADER_BYTES + FEATURE_BYTES * self.features.len() + 2 + self.appearance.cells.len(),
+        );
         out.extend_from_slice(&MAGIC);
         out.push(FORMAT_VERSION);
         out.extend_from_slice(&self.width.to_le_bytes());
@@ -146,6 +159,9 @@ impl LocalFeatures {
             out.push(f.keypoint.angle);
             out.extend_from_slice(&f.descriptor.to_bytes());
         }
+        out.push(self.appearance.width);
+        out.push(self.appearance.height);
+        out.extend_from_slice(&self.appearance.cells);
         out
     }
 
@@ -153,15 +169,28 @@ impl LocalFeatures {
         if bytes.len() < HEADER_BYTES || bytes[..3] != MAGIC {
             return Err(LocalFeaturesError::NotLocalFeatures);
         }
-        if bytes[3] != FORMAT_VERSION {
-            return Err(LocalFeaturesError::UnsupportedVersion(bytes[3]));
+        let version = bytes[3];
+        if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_APPEARANCE {
+            return Err(LocalFeaturesError::UnsupportedVersion(version));
         }
         let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
         let (width, height, count) = (u16_at(4), u16_at(6), usize::from(u16_at(8)));
         if count > MAX_FEATURES {
             return Err(LocalFeaturesError::TooManyFeatures { count });
         }
-        let expected = HEADER_BYTES + FEATURE_BYTES * count;
+        let features_end = HEADER_BYTES + FEATURE_BYTES * count;
+        let (grid_width, grid_height) = match version {
+            FORMAT_VERSION => match bytes.get(features_end..features_end + 2) {
+                Some(&[w, h]) => (w, h),
+                _ => (0, 0),
+            },
+            _ => (0, 0),
+        };
+        let grid_cells = usize::from(grid_width) * usize::from(grid_height);
+        let expected = match version {
+            FORMAT_VERSION => features_end + 2 + grid_cells,
+            _ => features_end,
+        };
         if bytes.len() != expected {
             return Err(LocalFeaturesError::WrongLength {
                 count,
@@ -170,7 +199,7 @@ impl LocalFeatures {
             });
         }
         let mut features = Vec::with_capacity(count);
-        for (index, chunk) in bytes[HEADER_BYTES..]
+        for (index, chunk) in bytes[HEADER_BYTES..features_end]
             .chunks_exact(FEATURE_BYTES)
             .enumerate()
         {
@@ -196,10 +225,22 @@ impl LocalFeatures {
                 descriptor: Descriptor::from_bytes(&d),
             });
         }
+        let appearance = Appearance {
+            width: grid_width,
+            height: grid_height,
+            cells: bytes[expected - grid_cells..].to_vec(),
+        };
+        if !appearance.fits(width, height) {
+            return Err(LocalFeaturesError::BadAppearance {
+                width: grid_width,
+                height: grid_height,
+            });
+        }
         Ok(LocalFeatures {
             width,
             height,
             features,
+            appearance,
         })
     }
 }
@@ -265,6 +306,7 @@ pub fn extract_from_luma(luma: &[u8], width: usize, height: usize) -> LocalFeatu
     LocalFeatures {
         width: w as u16,
         height: h as u16,
+        appearance: Appearance::of_luma(base.as_raw(), w as usize, h as usize),
         features,
     }
 }
@@ -287,11 +329,49 @@ pub fn verify_pair(
             }
         })
         .collect();
-    geometry::verify(
-        &pairs,
-        (f64::from(work.width), f64::from(work.height)),
-        params,
-    )
+    let work_size = (f64::from(work.width), f64::from(work.height));
+    let appearance_under = |transform: Option<Similarity>| {
+        appearance::agreement(
+            &work.appearance,
+            work_size,
+            &query.appearance,
+            (f64::from(query.width), f64::from(query.height)),
+            &transform?,
+        )
+        .map(|a| a.correlation)
+    };
+    let mut verification = geometry::verify(&pairs, work_size, params);
+    verification.appearance = appearance_under(verification.transform);
+    // Too few inliers, or too thin a spread of them, can still be a copy: a smooth picture
+    // has few corners, often along one edge. Then the transform they agree on must also
+    // carry the work's appearance onto the query's.
+    let short_of_keypoints = matches!(
+        verification.decision,
+        LocalDecision::NoMatch(
+            Rejection::TooFewMatches
+                | Rejection::TooFewInliers
+                | Rejection::Collapsed
+                | Rejection::TooSmallSpread
+        )
+    );
+    if short_of_keypoints && pairs.len() >= params.min_inliers_with_appearance {
+        let relaxed = GeometryParams {
+            min_inliers: params.min_inliers_with_appearance,
+            min_spread: 0.0,
+            ..params.clone()
+        };
+        let mut fallback = geometry::verify(&pairs, work_size, &relaxed);
+        fallback.appearance = appearance_under(fallback.transform);
+        if fallback.is_match()
+            && fallback
+                .appearance
+                .is_some_and(|a| a >= params.min_appearance_correlation)
+        {
+            fallback.by_appearance = true;
+            return fallback;
+        }
+    }
+    verification
 }
 
 /// How many of the index's best candidates [`search`] should verify. Ranking by shared
@@ -380,6 +460,14 @@ pub struct LocalEvidence {
     /// The part of the work the upload shows, `[left, top, right, bottom]` as fractions of the
     /// work's width and height.
     pub work_region: [f64; 4],
+    /// How well the work's coarse appearance agrees with the upload's under the transform
+    /// (correlation over the best-agreeing 80% of the overlap), when both have a grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appearance_correlation: Option<f64>,
+    /// The match needed that agreement: the inliers alone were fewer than 12 or along a thin
+    /// band of the work.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub decided_by_appearance: bool,
 }
 
 impl LocalEvidence {
@@ -412,6 +500,8 @@ impl LocalEvidence {
                 extent(0, ww, f64::max, f64::NEG_INFINITY),
                 extent(1, hw, f64::max, f64::NEG_INFINITY),
             ],
+            appearance_correlation: verification.appearance.map(round4),
+            decided_by_appearance: verification.by_appearance,
         })
     }
 }

@@ -426,16 +426,13 @@ fn serialised_features_round_trip_within_8_kib() {
         let bytes = f.to_bytes();
         assert!(bytes.len() <= 8 * 1024, "{} bytes", bytes.len());
         assert_eq!(LocalFeatures::from_bytes(&bytes).unwrap(), f);
-        sizes.push(bytes.len());
+        assert!(!f.appearance.is_empty());
+        sizes.push((f.features.len(), bytes.len()));
     }
-    eprintln!("serialised sizes: {sizes:?}");
+    eprintln!("features and serialised sizes: {sizes:?}");
     // Textured pictures fill the budget of features.
     assert!(
-        sizes
-            .iter()
-            .filter(|&&s| s == 10 + 38 * MAX_FEATURES)
-            .count()
-            >= 5,
+        sizes.iter().filter(|&&(n, _)| n == MAX_FEATURES).count() >= 5,
         "{sizes:?}"
     );
 }
@@ -449,10 +446,21 @@ fn malformed_feature_bytes_are_refused_with_the_reason() {
         Err(LocalFeaturesError::NotLocalFeatures)
     );
     let mut other = bytes.clone();
-    other[3] = 2;
+    other[3] = 3;
     assert_eq!(
         LocalFeatures::from_bytes(&other),
-        Err(LocalFeaturesError::UnsupportedVersion(2))
+        Err(LocalFeaturesError::UnsupportedVersion(3))
+    );
+    let mut wrong_grid = bytes.clone();
+    let grid_at = 10 + 38 * f.features.len();
+    wrong_grid[grid_at] -= 1;
+    wrong_grid.truncate(bytes.len() - usize::from(f.appearance.height));
+    assert_eq!(
+        LocalFeatures::from_bytes(&wrong_grid),
+        Err(LocalFeaturesError::BadAppearance {
+            width: f.appearance.width - 1,
+            height: f.appearance.height
+        })
     );
     assert!(matches!(
         LocalFeatures::from_bytes(&bytes[..bytes.len() - 1]),
@@ -470,6 +478,21 @@ fn malformed_feature_bytes_are_refused_with_the_reason() {
         LocalFeatures::from_bytes(&many),
         Err(LocalFeaturesError::TooManyFeatures { count: 201 })
     );
+}
+
+#[test]
+fn features_stored_before_the_appearance_grid_are_still_read() {
+    let f = features(&png(&fixture("camera.png")));
+    let mut v1 = f.to_bytes();
+    v1[3] = 1;
+    v1.truncate(10 + 38 * f.features.len());
+    let read = LocalFeatures::from_bytes(&v1).unwrap();
+    assert_eq!(read.features, f.features);
+    assert!(read.appearance.is_empty());
+    // Such a work is verified by its keypoints alone.
+    let v = verify_pair(&f, &read, &GeometryParams::default());
+    assert!(v.is_match());
+    assert_eq!(v.appearance, None);
 }
 
 #[test]
@@ -511,18 +534,92 @@ fn the_evidence_names_the_part_of_the_work_a_crop_shows() {
 fn stored_features_of_the_photo_fixtures_are_pinned() {
     // Features are stored at registration and compared with every later upload's, so any
     // change to what extraction computes (a filter, a threshold, rounding) must come with a
-    // new LOCAL_ALGORITHM_VERSION and this digest. Pinned on the code before the filters were
-    // rewritten for speed (190998f), which gives the same bytes.
+    // new LOCAL_ALGORITHM_VERSION and these digests. The keypoints' digest is of their bytes
+    // in format 1 (before the appearance grid was appended), pinned on the code before the
+    // filters were rewritten for speed (190998f), which gives the same bytes.
     use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
+    let (mut keypoints, mut grids) = (Sha256::new(), Sha256::new());
     for name in PHOTOS {
-        let bytes = std::fs::read(fixture_path(name)).unwrap();
-        h.update(features(&bytes).to_bytes());
+        let f = features(&std::fs::read(fixture_path(name)).unwrap());
+        let mut v1 = f.to_bytes();
+        v1[3] = 1;
+        v1.truncate(10 + 38 * f.features.len());
+        keypoints.update(v1);
+        grids.update([f.appearance.width, f.appearance.height]);
+        grids.update(&f.appearance.cells);
     }
     assert_eq!(
-        hex::encode(h.finalize()),
+        hex::encode(keypoints.finalize()),
         "e916c6f13610eac9d54f6c669390d41827491730b84ee2be7693e2a9baf9d013",
         "{}",
         LOCAL_ALGORITHM_VERSION
     );
+    assert_eq!(
+        hex::encode(grids.finalize()),
+        "cce09b913a0a229602d12ab7f1c1a946d1f15eb3e7145fad8cba5f82094a78a1",
+        "{}",
+        LOCAL_ALGORITHM_VERSION
+    );
+}
+
+/// A smooth picture (a colour gradient with a soft bump, `mirrored` left to right or not) with
+/// one band of small black and white squares across it at a third of its height: its only
+/// corners lie along that band.
+fn smooth_with_band(mirrored: bool) -> RgbImage {
+    let (w, h) = (480u32, 360u32);
+    let mut img = RgbImage::from_fn(w, h, |x, y| {
+        let fx = f64::from(if mirrored { w - 1 - x } else { x }) / f64::from(w);
+        let fy = f64::from(y) / f64::from(h);
+        let bump = (-((fx - 0.3).powi(2) + (fy - 0.7).powi(2)) * 12.0).exp();
+        let v = |base: f64, gain: f64| (base + gain * fx + 30.0 * fy + 60.0 * bump) as u8;
+        Rgb([v(40.0, 140.0), v(60.0, 90.0), v(120.0, -60.0)])
+    });
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for i in 0..40u32 {
+        let x = 20 + i * 11;
+        let y = 112 + rng.gen_range(0..6);
+        let side = rng.gen_range(5..9);
+        let shade = if rng.gen_bool(0.5) { 0 } else { 255 };
+        draw_filled_rect_mut(
+            &mut img,
+            Rect::at(x as i32, y).of_size(side, side),
+            Rgb([shade; 3]),
+        );
+    }
+    img
+}
+
+#[test]
+fn a_smooth_picture_whose_corners_lie_along_one_band_is_matched_by_its_appearance() {
+    let work_img = smooth_with_band(false);
+    let work = features(&png(&work_img));
+    // The right and lower 90% of the work, enlarged back: its keypoints agree, all along
+    // the band.
+    let (copy, truth) = crop_resize(&work_img, 48, 36, 432, 324, Some((480, 360)));
+    let query = features(&jpeg(&copy, 85));
+
+    let keypoints_only = GeometryParams {
+        min_appearance_correlation: f64::INFINITY,
+        ..GeometryParams::default()
+    };
+    let without = verify_pair(&query, &work, &keypoints_only);
+    assert_eq!(
+        without.decision,
+        LocalDecision::NoMatch(Rejection::TooSmallSpread),
+        "{without:?}"
+    );
+    let with = verify_pair(&query, &work, &GeometryParams::default());
+    assert!(with.is_match() && with.by_appearance, "{with:?}");
+    assert!(with.appearance.unwrap() > 0.98, "{with:?}");
+    let found = with.transform.unwrap();
+    assert!(transform_error(&found, &truth, 480, 360) < 3.0, "{found:?}");
+    let evidence = LocalEvidence::of(&with, &query, &work).unwrap();
+    assert!(evidence.decided_by_appearance && evidence.appearance_correlation.is_some());
+
+    // A different smooth picture sharing only that band (a shared logo strip, say): the
+    // keypoints agree as well, the pictures do not.
+    let other = features(&png(&smooth_with_band(true)));
+    let shared_band = verify_pair(&query, &other, &GeometryParams::default());
+    assert!(!shared_band.is_match(), "{shared_band:?}");
+    assert!(shared_band.appearance.unwrap() < 0.5, "{shared_band:?}");
 }
