@@ -8,6 +8,8 @@
 //!   `queries.tsv`, `kinds.json`); its works are registered, its partial copies are the queries
 //!   and its first distractors supply real descriptors.
 //!   SIZES: comma-separated registry sizes (default 100000,1000000).
+//!   `CANDIDATE_PROBE_RADIUS` and `CANDIDATE_MIN_SUBSTRING_HITS`, when set, replace the
+//!   candidate index's defaults (to compare settings on the same registry).
 //!
 //! The registry is filled up to each size with works made from real descriptors: each filler
 //! work takes 200 descriptors drawn from the distractors' (which are not uniform: corners of
@@ -20,7 +22,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use provenance_ledger::fingerprint::local::{
-    self, CandidateIndex, Descriptor, Feature, GeometryParams, Keypoint, LocalFeatures, VERIFY_TOP,
+    self, CandidateIndex, CandidateParams, Descriptor, Feature, GeometryParams, Keypoint,
+    LocalFeatures, VERIFY_TOP,
 };
 use provenance_ledger::fingerprint::{fingerprint_keeping_image, DecodeLimits};
 use rand::Rng;
@@ -136,7 +139,19 @@ fn main() {
     );
 
     let params = GeometryParams::default();
-    let mut index = CandidateIndex::default();
+    let env_or = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let defaults = CandidateParams::default();
+    let candidate_params = CandidateParams {
+        probe_radius: env_or("CANDIDATE_PROBE_RADIUS", defaults.probe_radius as usize) as u32,
+        min_substring_hits: env_or("CANDIDATE_MIN_SUBSTRING_HITS", defaults.min_substring_hits),
+        ..defaults
+    };
+    println!("{candidate_params:?}");
+    let mut index = CandidateIndex::new(candidate_params);
     for (id, f) in &real {
         index.insert(*id, f);
     }

@@ -3,12 +3,21 @@
 //!
 //! Multi-index hashing (Norouzi, Punjani and Fleet, TPAMI 2014) over the 256-bit descriptors:
 //! each of the first [`CandidateParams::tables`] 32-bit substrings of every work descriptor is
-//! a key in its own table. A query descriptor probes, in each table, its own substring and
-//! (at `probe_radius` 1) the 32 substrings one bit away. Unlike the PDQ index this search is
-//! not exact and is not meant to be: a work is a candidate when enough of the query's features
-//! hit it (one vote per query feature), and the geometric verification decides. A copy's
-//! corresponding descriptors differ by 10-50 bits of 256, so any one substring survives
-//! intact or one bit off with a good chance, and a copy shares dozens of features.
+//! a key in its own table. A query descriptor looks up, in each table, its own substring (and,
+//! at `probe_radius` 1, the 32 substrings one bit away). Unlike the PDQ index this search is
+//! not exact and is not meant to be: a query feature votes for a work when at least
+//! `min_substring_hits` of its substrings hit it, a work is a candidate when enough of the
+//! query's features vote for it, and the geometric verification decides. A copy's
+//! corresponding descriptors differ by 10-50 bits of 256, but not uniformly: the bits that
+//! flip are the tests between pixels of nearly equal brightness, so whole substrings survive
+//! intact, and a copy shares dozens of features with two or more intact substrings.
+//!
+//! Why exact keys and two of them (measured on the robustness corpus, 894 partial copies:
+//! `docs/BENCHMARKS-fingerprint.md`, "Candidate index keys"): steered BRIEF describes every
+//! sharp corner nearly alike, so with one-bit probes and one substring enough, a query
+//! feature hit 110-130 of 149 works and a caption's or logo's corners outvoted the true
+//! work. Exact keys read 33 times fewer keys; requiring two of eight keeps a copy's
+//! features and drops most chance hits.
 //!
 //! Layout, as in the PDQ index (`super::super::index`): each table is compressed sparse rows
 //! keyed by the substring's top 16 bits (65,537 offsets), then the low 16 bits (sorted within
@@ -53,6 +62,9 @@ pub struct CandidateParams {
     pub tables: usize,
     /// 0: exact substring lookups only; 1: also every substring one bit away (33 probes).
     pub probe_radius: u32,
+    /// Fewest of a query feature's substrings (over all tables and probes) that must hit a
+    /// work for the feature to vote for it.
+    pub min_substring_hits: usize,
     /// Fewest query features that must hit a work for it to be a candidate.
     pub min_votes: u32,
     /// Keys with more postings than this are skipped, and so are query features that hit more
@@ -64,7 +76,8 @@ impl Default for CandidateParams {
     fn default() -> Self {
         CandidateParams {
             tables: 8,
-            probe_radius: 1,
+            probe_radius: 0,
+            min_substring_hits: 2,
             min_votes: 3,
             max_postings_per_key: 256,
         }
@@ -340,10 +353,10 @@ impl CandidateIndex {
                     }
                 }
             }
-            // One vote per query feature, however many of its substrings hit the work.
+            // One vote per query feature for each work enough of its substrings hit.
             hits.retain(|&slot| self.alive[slot as usize]);
             hits.sort_unstable();
-            hits.dedup();
+            keep_repeated(&mut hits, self.params.min_substring_hits);
             // A feature that hits more works than a key may hold is a stop word too: its keys
             // can each be rare while their one-bit neighbourhoods together reach everywhere.
             if hits.is_empty() || hits.len() > cap {
@@ -390,6 +403,23 @@ impl CandidateIndex {
     }
 }
 
+/// Keeps one of each value that occurs at least `times` times in the sorted `values`.
+fn keep_repeated(values: &mut Vec<u32>, times: usize) {
+    let mut kept = 0;
+    let mut run_start = 0;
+    for i in 0..values.len() {
+        let run_ends = i + 1 == values.len() || values[i + 1] != values[i];
+        if run_ends {
+            if i + 1 - run_start >= times {
+                values[kept] = values[i];
+                kept += 1;
+            }
+            run_start = i + 1;
+        }
+    }
+    values.truncate(kept);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Descriptor, Feature, Keypoint};
@@ -417,8 +447,9 @@ mod tests {
         }
     }
 
-    /// The same features with `bits` random bits of each descriptor flipped: what a copy's
-    /// descriptors look like.
+    /// The same features with `bits` random bits of each descriptor flipped. Real copies flip
+    /// 10-50 bits, but concentrated in the unstable tests; 8 uniformly random flips leave about
+    /// as many substrings intact as a real copy's corners do.
     fn perturbed(rng: &mut ChaCha8Rng, f: &LocalFeatures, bits: usize) -> LocalFeatures {
         let mut out = f.clone();
         for feature in &mut out.features {
@@ -441,7 +472,7 @@ mod tests {
         assert_eq!(index.len(), 300);
         let total_postings = 300 * 200 * 8;
         for target in [0usize, 137, 299] {
-            let query = perturbed(&mut rng, &works[target], 30);
+            let query = perturbed(&mut rng, &works[target], 8);
             let (found, stats) = index.candidates_with_stats(&query, 5);
             assert_eq!(found[0].work, target as u64 * 10, "{found:?}");
             assert!(found[0].votes >= 40, "{found:?}");
@@ -452,6 +483,41 @@ mod tests {
                 "{stats:?} of {total_postings}"
             );
         }
+    }
+
+    #[test]
+    fn a_feature_votes_only_where_enough_of_its_substrings_hit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let work = random_features(&mut rng, 20);
+        let mut index = CandidateIndex::default();
+        index.insert(1, &work);
+        // Each query feature keeps exactly `intact` of the work feature's eight 32-bit
+        // substrings and has every other substring changed.
+        let sharing = |intact: usize| {
+            let mut q = work.clone();
+            for f in &mut q.features {
+                for t in intact..8 {
+                    f.descriptor.0[t / 2] ^= 0xFFFF_u64 << (32 * (t % 2));
+                }
+            }
+            q
+        };
+        assert!(index.candidates(&sharing(1), 5).is_empty());
+        let found = index.candidates(&sharing(2), 5);
+        assert_eq!((found[0].work, found[0].votes), (1, 20), "{found:?}");
+    }
+
+    #[test]
+    fn repeated_values_are_kept_once() {
+        let mut v = vec![1, 1, 2, 3, 3, 3, 5];
+        keep_repeated(&mut v, 2);
+        assert_eq!(v, vec![1, 3]);
+        let mut w = vec![4, 4, 9];
+        keep_repeated(&mut w, 1);
+        assert_eq!(w, vec![4, 9]);
+        let mut none: Vec<u32> = vec![];
+        keep_repeated(&mut none, 2);
+        assert!(none.is_empty());
     }
 
     #[test]
@@ -466,7 +532,7 @@ mod tests {
         bulk.extend(works.iter().enumerate().map(|(i, w)| (i as u64, w)));
         assert_eq!(bulk.len(), 400);
         for target in [3usize, 250] {
-            let query = perturbed(&mut rng, &works[target], 30);
+            let query = perturbed(&mut rng, &works[target], 8);
             assert_eq!(bulk.candidates(&query, 5), one_by_one.candidates(&query, 5));
             assert_eq!(bulk.candidates(&query, 5)[0].work, target as u64);
         }
