@@ -6,7 +6,11 @@
 //! `LOCAL_ALWAYS=1` runs the local-feature stage on every query, to measure it alone. Where
 //! the local stage ran on a copy, `local_true` is the true work's rank among the candidates
 //! (null when the index did not propose it) and its direct verification (inliers, decision,
-//! correspondences), computed outside the timed part.
+//! correspondences, appearance correlation, and its relaxed verification as below), computed
+//! outside the timed part; and
+//! `local_relaxed` lists every proposed candidate verified again with a floor of 6 inliers and
+//! no appearance rule (work, inliers, decision, appearance correlation), so that the
+//! appearance rule's floors can be replayed offline.
 //!
 //! Usage: fingerprint_eval REGISTERED.tsv QUERIES.tsv > results.jsonl
 //!   REGISTERED.tsv: `work_id<TAB>path` per line
