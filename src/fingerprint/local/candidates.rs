@@ -8,9 +8,10 @@
 //! not exact and is not meant to be: a query feature votes for a work when at least
 //! `min_substring_hits` of its substrings hit it, a work is a candidate when enough of the
 //! query's features vote for it, and the geometric verification decides. A copy's
-//! corresponding descriptors differ by 10-50 bits of 256, but not uniformly: the bits that
-//! flip are the tests between pixels of nearly equal brightness, so whole substrings survive
-//! intact, and a copy shares dozens of features with two or more intact substrings.
+//! corresponding descriptors differ by 10-50 bits of 256, but (we take it) not uniformly:
+//! the tests between pixels of nearly equal brightness flip and the others hold, so whole
+//! substrings often survive intact, and a copy shares dozens of features with two or more
+//! intact substrings (measured, below).
 //!
 //! Why exact keys and two of them (measured on the robustness corpus, 894 partial copies:
 //! `docs/BENCHMARKS-fingerprint.md`, "Candidate index keys"): steered BRIEF describes every
