@@ -193,15 +193,6 @@ fn pearson(pairs: &[(f64, f64)]) -> f64 {
 mod tests {
     use super::*;
 
-    fn identity() -> Similarity {
-        Similarity {
-            scale: 1.0,
-            angle_degrees: 0.0,
-            translation: [0.0, 0.0],
-            reflected: false,
-        }
-    }
-
     /// A smooth diagonal gradient with a bump, `w` x `h`.
     fn picture(w: usize, h: usize) -> Vec<u8> {
         (0..h)
@@ -230,7 +221,14 @@ mod tests {
         let (w, h) = (480usize, 360usize);
         let luma = picture(w, h);
         let work = Appearance::of_luma(&luma, w, h);
-        let same = agreement(&work, (480.0, 360.0), &work, (480.0, 360.0), &identity()).unwrap();
+        let same = agreement(
+            &work,
+            (480.0, 360.0),
+            &work,
+            (480.0, 360.0),
+            &Similarity::identity(),
+        )
+        .unwrap();
         assert!(same.correlation > 0.999, "{same:?}");
         assert_eq!(same.overlap_cells, 24 * 18);
 
@@ -262,11 +260,18 @@ mod tests {
             .flat_map(|row| row.iter().rev().copied())
             .collect();
         let other = Appearance::of_luma(&mirrored, w, h);
-        let a = agreement(&work, (480.0, 360.0), &other, (480.0, 360.0), &identity()).unwrap();
+        let a = agreement(
+            &work,
+            (480.0, 360.0),
+            &other,
+            (480.0, 360.0),
+            &Similarity::identity(),
+        )
+        .unwrap();
         assert!(a.correlation < 0.7, "{a:?}");
         let shifted = Similarity {
             translation: [-360.0, 0.0],
-            ..identity()
+            ..Similarity::identity()
         };
         assert_eq!(
             agreement(&work, (480.0, 360.0), &work, (480.0, 360.0), &shifted),
@@ -274,7 +279,13 @@ mod tests {
             "too little overlap to judge"
         );
         let uniform = Appearance::of_luma(&[90u8; 480 * 360], 480, 360);
-        let flat = agreement(&work, (480.0, 360.0), &uniform, (480.0, 360.0), &identity());
+        let flat = agreement(
+            &work,
+            (480.0, 360.0),
+            &uniform,
+            (480.0, 360.0),
+            &Similarity::identity(),
+        );
         assert_eq!(flat.unwrap().correlation, 0.0);
     }
 }

@@ -84,6 +84,16 @@ pub struct Similarity {
 }
 
 impl Similarity {
+    /// The transform that leaves every point where it is.
+    pub fn identity() -> Self {
+        Similarity {
+            scale: 1.0,
+            angle_degrees: 0.0,
+            translation: [0.0, 0.0],
+            reflected: false,
+        }
+    }
+
     /// From the matrix `[[a, -b], [b, a]]` (or `[[a, b], [b, -a]]` when reflected).
     fn from_params(a: f64, b: f64, t: [f64; 2], reflected: bool) -> Self {
         Similarity {

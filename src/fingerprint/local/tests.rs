@@ -64,15 +64,6 @@ fn features(bytes: &[u8]) -> LocalFeatures {
     extract(&decode(bytes, &DecodeLimits::default()).unwrap())
 }
 
-fn identity() -> Similarity {
-    Similarity {
-        scale: 1.0,
-        angle_degrees: 0.0,
-        translation: [0.0, 0.0],
-        reflected: false,
-    }
-}
-
 /// `crop` then resize to `(to_w, to_h)`: returns the image and the transform from the
 /// original's pixel coordinates to the result's (pixel centres at integer + 0.5 scaling).
 fn crop_resize(
@@ -89,7 +80,7 @@ fn crop_resize(
             cropped,
             Similarity {
                 translation: [-f64::from(x), -f64::from(y)],
-                ..identity()
+                ..Similarity::identity()
             },
         );
     };
@@ -212,11 +203,19 @@ fn copies(img: &RgbImage) -> Vec<(&'static str, Vec<u8>, Similarity)> {
             reflected: false,
         },
     ));
-    out.push(("corner_watermark", png(&watermark(img)), identity()));
-    out.push(("caption_bar", jpeg(&caption_bar(img), 80), identity()));
+    out.push((
+        "corner_watermark",
+        png(&watermark(img)),
+        Similarity::identity(),
+    ));
+    out.push((
+        "caption_bar",
+        jpeg(&caption_bar(img), 80),
+        Similarity::identity(),
+    ));
     let (c, t) = crop_resize(img, 0, 0, w, h, Some((w * 6 / 10, h * 6 / 10)));
     out.push(("resize_60", png(&c), t));
-    out.push(("jpeg_q40", jpeg(img, 40), identity()));
+    out.push(("jpeg_q40", jpeg(img, 40), Similarity::identity()));
     out
 }
 
