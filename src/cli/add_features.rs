@@ -1,7 +1,7 @@
 //! `provenance works add-features FILE...`: computes the local features of works registered
 //! before the second matching stage existed, or under another version of it, or before their
-//! features carried an appearance grid, from their original files. The service keeps no original image, so the files must come from the
-//! rights holders; a file is recognised by its SHA-256, which the registration recorded, so a
+//! features carried an appearance grid, from their original files. The service keeps no
+//! original image, so the files must come from the rights holders; a file is recognised by its SHA-256, which the registration recorded, so a
 //! wrong file can never give a work someone else's features. One JSON line per file.
 
 use std::path::{Path, PathBuf};

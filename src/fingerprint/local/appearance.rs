@@ -157,9 +157,7 @@ pub fn agreement(
 /// of them (least trimmed squares in one step: enough to set an overlay's cells aside).
 fn best_explained(mut pairs: Vec<(f64, f64)>, share: f64) -> Vec<(f64, f64)> {
     let n = pairs.len() as f64;
-    let (mean_a, mean_b) = pairs
-        .iter()
-        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x / n, b + y / n));
+    let (mean_a, mean_b) = means(&pairs);
     let (cov, var_a) = pairs.iter().fold((0.0, 0.0), |(c, v), &(x, y)| {
         (c + (x - mean_a) * (y - mean_b), v + (x - mean_a).powi(2))
     });
@@ -170,11 +168,15 @@ fn best_explained(mut pairs: Vec<(f64, f64)>, share: f64) -> Vec<(f64, f64)> {
     pairs
 }
 
-fn pearson(pairs: &[(f64, f64)]) -> f64 {
+fn means(pairs: &[(f64, f64)]) -> (f64, f64) {
     let n = pairs.len() as f64;
-    let (mean_a, mean_b) = pairs
+    pairs
         .iter()
-        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x / n, b + y / n));
+        .fold((0.0, 0.0), |(a, b), &(x, y)| (a + x / n, b + y / n))
+}
+
+fn pearson(pairs: &[(f64, f64)]) -> f64 {
+    let (mean_a, mean_b) = means(pairs);
     let (mut cov, mut var_a, mut var_b) = (0.0, 0.0, 0.0);
     for &(x, y) in pairs {
         let (da, db) = (x - mean_a, y - mean_b);
@@ -217,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn a_picture_agrees_with_itself_and_with_a_crop_enlarged_back() {
+    fn a_picture_agrees_with_itself_and_with_a_crop_of_it() {
         let (w, h) = (480usize, 360usize);
         let luma = picture(w, h);
         let work = Appearance::of_luma(&luma, w, h);
@@ -232,8 +234,7 @@ mod tests {
         assert!(same.correlation > 0.999, "{same:?}");
         assert_eq!(same.overlap_cells, 24 * 18);
 
-        // The right 80% and top 80%, enlarged back to 480 x 360: work x maps to
-        // (x - 96) * 1.25, y to y * 1.25.
+        // The right 80% and top 80%, at the same size: work x maps to x - 96, y to y.
         let (cx, cw, ch) = (96usize, 384usize, 288usize);
         let crop: Vec<u8> = (0..ch)
             .flat_map(|y| luma[y * w + cx..y * w + cx + cw].to_vec())

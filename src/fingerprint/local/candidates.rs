@@ -15,9 +15,9 @@
 //!
 //! Why exact keys and two of them (measured on the robustness corpus, 894 partial copies:
 //! `docs/BENCHMARKS-fingerprint.md`, "Candidate index keys"): steered BRIEF describes every
-//! sharp corner nearly alike, so with one-bit probes and one substring enough, a query
-//! feature hit 110-130 of 149 works and a caption's or logo's corners outvoted the true
-//! work. Exact keys read 33 times fewer keys; requiring two of eight keeps a copy's
+//! sharp corner nearly alike, so with one-bit probes and one substring enough, the features of
+//! an upload with a caption or a logo gave 3 or more votes to 122-127 of the 149 works, and
+//! the overlay's corners outvoted the true work. Exact keys read 33 times fewer keys; requiring two of eight keeps a copy's
 //! features and drops most chance hits.
 //!
 //! Layout, as in the PDQ index (`super::super::index`): each table is compressed sparse rows

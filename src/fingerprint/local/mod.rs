@@ -179,18 +179,16 @@ impl LocalFeatures {
             return Err(LocalFeaturesError::TooManyFeatures { count });
         }
         let features_end = HEADER_BYTES + FEATURE_BYTES * count;
-        let (grid_width, grid_height) = match version {
-            FORMAT_VERSION => match bytes.get(features_end..features_end + 2) {
+        let (grid_width, grid_height, expected) = if version == FORMAT_VERSION {
+            let (w, h) = match bytes.get(features_end..features_end + 2) {
                 Some(&[w, h]) => (w, h),
                 _ => (0, 0),
-            },
-            _ => (0, 0),
+            };
+            (w, h, features_end + 2 + usize::from(w) * usize::from(h))
+        } else {
+            (0, 0, features_end)
         };
         let grid_cells = usize::from(grid_width) * usize::from(grid_height);
-        let expected = match version {
-            FORMAT_VERSION => features_end + 2 + grid_cells,
-            _ => features_end,
-        };
         if bytes.len() != expected {
             return Err(LocalFeaturesError::WrongLength {
                 count,
