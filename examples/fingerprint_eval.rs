@@ -162,6 +162,45 @@ fn main() {
                         v.appearance
                     ]))
                 };
+                // Every candidate the layout index proposed, aligned whatever the thresholds:
+                // [work, layout distance, luma correlation, chroma residual, work chroma].
+                let aligned_of = |query: &LocalFeatures, work: u64, distance: Option<u32>| {
+                    let w = features.get(&work)?;
+                    let size = |f: &LocalFeatures| (f64::from(f.width), f64::from(f.height));
+                    let a = local::appearance::align(
+                        &w.appearance,
+                        size(w),
+                        &query.appearance,
+                        size(query),
+                    )?;
+                    Some(serde_json::json!([
+                        work,
+                        distance,
+                        a.luma.correlation,
+                        a.chroma_residual,
+                        a.work_chroma,
+                        a.luma_gain,
+                        a.luma_shift,
+                        a.chroma_gain,
+                        a.plain_correlation
+                    ]))
+                };
+                let local_aligned: Option<Vec<serde_json::Value>> =
+                    local_true.as_ref().map(|(query, found)| {
+                        let mut out: Vec<serde_json::Value> = found
+                            .iter()
+                            .filter(|c| c.layout_distance.is_some())
+                            .filter_map(|c| aligned_of(query, c.work, c.layout_distance))
+                            .collect();
+                        if expected >= 0
+                            && !found
+                                .iter()
+                                .any(|c| c.work == expected as u64 && c.layout_distance.is_some())
+                        {
+                            out.extend(aligned_of(query, expected as u64, None));
+                        }
+                        out
+                    });
                 let local_relaxed: Option<Vec<serde_json::Value>> =
                     local_true.as_ref().map(|(query, found)| {
                         found
@@ -245,6 +284,7 @@ fn main() {
                     "local_best": local_best,
                     "local_true": local_true,
                     "local_relaxed": local_relaxed,
+                    "local_aligned": local_aligned,
                     "local_cpu_ms": local_cpu_ms,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,

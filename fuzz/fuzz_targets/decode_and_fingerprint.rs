@@ -28,10 +28,11 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(stored) = LocalFeatures::from_bytes(data) {
         let mut again = stored.to_bytes();
-        if data[3] == 1 {
-            // Format 1 has no appearance grid; ours appends an empty one.
-            again[3] = 1;
-            again.truncate(again.len() - 2);
+        if data[3] < 3 {
+            // Format 1 has no grids and format 2 no chroma grid; ours appends empty ones (two
+            // size bytes each).
+            again[3] = data[3];
+            again.truncate(again.len() - 2 * usize::from(3 - data[3]));
         }
         assert_eq!(again, data, "a parsed feature set re-serialises exactly");
     }
@@ -60,6 +61,12 @@ fuzz_target!(|data: &[u8]| {
         let verified = local::verify_candidates(&features, &found, &GeometryParams::default(), |_| {
             Some(features.clone())
         });
+        let size = (f64::from(features.width), f64::from(features.height));
+        if let Some(own) =
+            local::appearance::align(&features.appearance, size, &features.appearance, size)
+        {
+            assert!(own.luma.correlation.is_finite() && own.chroma_residual.is_finite());
+        }
         for m in &verified {
             if let Some(evidence) = LocalEvidence::of(&m.verification, &features, &features) {
                 assert!(evidence.work_region.iter().all(|v| (0.0..=1.0).contains(v)));

@@ -1,6 +1,6 @@
 //! `provenance works add-features FILE...`: computes the local features of works registered
 //! before the second matching stage existed, or under another version of it, or before their
-//! features carried an appearance grid, from their original files. The service keeps no
+//! features carried the appearance grids (luma, then chroma), from their original files. The service keeps no
 //! original image, so the files must come from the rights holders; a file is recognised by its SHA-256, which the registration recorded, so a
 //! wrong file can never give a work someone else's features. One JSON line per file.
 
@@ -64,14 +64,15 @@ fn add_for_file(store: &Store, path: &Path, limits: &DecodeLimits) -> Result<Val
         ));
     }
     let ids: Vec<i64> = works.iter().map(|w| w.work_id).collect();
-    // Features stored before the appearance grid existed are current in their keypoints but
-    // are recomputed, so that their works gain the grid.
+    // Features stored before the appearance grids existed (formats 1 and 2) are current in
+    // their keypoints but are recomputed, so that their works gain the grids: without the
+    // chroma grid a smooth work cannot be aligned by appearance.
     let current: Vec<i64> = store
         .work_features(&ids, LOCAL_ALGORITHM_VERSION)
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|(_, stored)| {
-            LocalFeatures::from_bytes(stored).is_ok_and(|f| !f.appearance.is_empty())
+            LocalFeatures::from_bytes(stored).is_ok_and(|f| f.appearance.has_chroma())
         })
         .map(|(id, _)| id)
         .collect();

@@ -34,8 +34,12 @@ pub fn resized_jpeg_copy(name: &str) -> Vec<u8> {
 
 /// A partial copy: the part of the fixture between the fractions `left..right` and
 /// `top..bottom` of its sides, enlarged back to the original size and saved as a JPEG.
-pub fn cropped_jpeg_copy(name: &str, [left, top, right, bottom]: [f32; 4]) -> Vec<u8> {
+pub fn cropped_jpeg_copy(name: &str, region: [f32; 4]) -> Vec<u8> {
     let original = image::load_from_memory(&fixture(name)).expect("fixture decodes");
+    crop_to_jpeg(&original, region)
+}
+
+fn crop_to_jpeg(original: &image::DynamicImage, [left, top, right, bottom]: [f32; 4]) -> Vec<u8> {
     let (w, h) = (original.width() as f32, original.height() as f32);
     let part = original.crop_imm(
         (left * w) as u32,
@@ -547,6 +551,64 @@ async fn a_partial_copy_is_found_by_local_features_with_its_evidence() {
         .json();
     assert_eq!(again["decided_by"]["kind"], "local_features", "{again}");
     assert_eq!(again["candidates"][0]["work_id"].as_i64(), Some(id));
+}
+
+/// A smooth colour picture, 480 x 360, with a soft bright bump and a soft dark one and no
+/// corners; `warm` paints the same shading in other colours.
+fn smooth_picture(warm: bool) -> image::DynamicImage {
+    let picture = image::RgbImage::from_fn(480, 360, |x, y| {
+        let (fx, fy) = (f64::from(x) / 480.0, f64::from(y) / 360.0);
+        let bump = (-((fx - 0.3).powi(2) + (fy - 0.65).powi(2)) * 14.0).exp()
+            - 0.6 * (-((fx - 0.75).powi(2) + (fy - 0.3).powi(2)) * 18.0).exp();
+        let l = 70.0 + 90.0 * fx + 30.0 * fy + 60.0 * bump;
+        let c = |gain: f64| (l * gain).clamp(0.0, 255.0) as u8;
+        if warm {
+            image::Rgb([c(1.25), c(0.9), c(0.5)])
+        } else {
+            image::Rgb([c(0.6), c(0.9), c(1.3)])
+        }
+    });
+    image::DynamicImage::ImageRgb8(picture)
+}
+
+#[actix_web::test]
+async fn a_crop_of_a_smooth_picture_is_found_by_aligning_its_appearance() {
+    let app = TestApp::new().await;
+    let alice = app.token("alice", Role::RightsHolder);
+    let mut png = Cursor::new(Vec::new());
+    smooth_picture(false)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let registered = app.register(&alice, WORK, png.get_ref()).await.json();
+    let id = registered["work"]["id"].as_i64().unwrap();
+
+    let crop = crop_to_jpeg(&smooth_picture(false), [0.15, 0.15, 1.0, 1.0]);
+    let found = app
+        .post_form("/v1/check", None, &[], Some(&crop))
+        .await
+        .json();
+    assert_eq!(found["decision"], "match", "{found}");
+    assert_eq!(found["candidates"][0]["work_id"].as_i64(), Some(id));
+    let evidence = &found["decided_by"];
+    assert_eq!(evidence["kind"], "local_features", "{found}");
+    assert_eq!(evidence["aligned_by_appearance"], true, "{evidence}");
+    assert_eq!(evidence["inliers"], 0, "{evidence}");
+    assert!(
+        evidence["chroma_residual"].as_f64().unwrap() < 6.0,
+        "{evidence}"
+    );
+    for (k, expected) in [0.15, 0.15, 1.0, 1.0].iter().enumerate() {
+        let seen = evidence["work_region"][k].as_f64().unwrap();
+        assert!((seen - expected).abs() < 0.06, "{evidence}");
+    }
+
+    // The same shading in other colours is another picture.
+    let recoloured = crop_to_jpeg(&smooth_picture(true), [0.15, 0.15, 1.0, 1.0]);
+    let other = app
+        .post_form("/v1/check", None, &[], Some(&recoloured))
+        .await
+        .json();
+    assert_ne!(other["decision"], "match", "{other}");
 }
 
 #[actix_web::test]

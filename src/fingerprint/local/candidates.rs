@@ -41,6 +41,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
+use super::layouts::{LayoutIndex, LAYOUT_TOP};
 use super::LocalFeatures;
 
 /// The maps a query probes tens of thousands of times (8 tables x 33 keys x 200 features):
@@ -93,6 +94,10 @@ pub struct CandidateWork {
     pub votes: u32,
     /// Those votes weighted by rarity; candidates are ranked by it.
     pub score: f32,
+    /// When the layout index ([`super::layouts`]) proposed the work too: the bits between the
+    /// query's layout code and the work's nearest; such a work may be verified by its
+    /// appearance alone.
+    pub layout_distance: Option<u32>,
 }
 
 /// What one query read, to show it touched only part of the index.
@@ -171,6 +176,8 @@ pub struct CandidateIndex {
     built_postings: usize,
     pending_postings: usize,
     dead_postings: usize,
+    /// Works by coarse layout, for those whose keypoints their copies barely share.
+    layouts: LayoutIndex,
 }
 
 impl Default for CandidateIndex {
@@ -195,6 +202,7 @@ impl CandidateIndex {
             built_postings: 0,
             pending_postings: 0,
             dead_postings: 0,
+            layouts: LayoutIndex::default(),
         }
     }
 
@@ -253,6 +261,7 @@ impl CandidateIndex {
         self.posting_counts.push(count);
         self.by_id.insert(work, slot);
         self.pending_postings += count as usize;
+        self.layouts.insert(work, &features.appearance);
     }
 
     /// Removes a work; answers whether it was there.
@@ -261,6 +270,7 @@ impl CandidateIndex {
             return false;
         };
         self.alive[slot as usize] = false;
+        self.layouts.remove(work);
         self.dead_postings += self.posting_counts[slot as usize] as usize;
         if self.dead_postings > (self.built_postings + self.pending_postings) / 4 {
             self.rebuild();
@@ -325,10 +335,12 @@ impl CandidateIndex {
         self.built_postings = built;
         self.pending_postings = 0;
         self.dead_postings = 0;
+        self.layouts.rebuild();
     }
 
     /// The works at least `min_votes` query features hit, highest score first (then by id),
-    /// at most `top` of them.
+    /// at most `top` of them; then the works the layout index proposes that are not among
+    /// them (at most [`LAYOUT_TOP`], nearest first), with no votes.
     pub fn candidates(&self, query: &LocalFeatures, top: usize) -> Vec<CandidateWork> {
         self.candidates_with_stats(query, top).0
     }
@@ -377,10 +389,22 @@ impl CandidateIndex {
                 work: self.ids[slot as usize],
                 votes,
                 score,
+                layout_distance: None,
             })
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.work.cmp(&b.work)));
         out.truncate(top);
+        for proposed in self.layouts.nearest(&query.appearance, LAYOUT_TOP) {
+            match out.iter_mut().find(|c| c.work == proposed.work) {
+                Some(voted) => voted.layout_distance = Some(proposed.distance),
+                None => out.push(CandidateWork {
+                    work: proposed.work,
+                    votes: 0,
+                    score: 0.0,
+                    layout_distance: Some(proposed.distance),
+                }),
+            }
+        }
         (out, stats)
     }
 
@@ -400,7 +424,7 @@ impl CandidateIndex {
         let per_slot =
             self.ids.capacity() * 8 + self.alive.capacity() + self.posting_counts.capacity() * 4;
         let by_id = self.by_id.capacity() * 8 / 7 * (8 + 4 + 1);
-        tables + per_slot + by_id + std::mem::size_of::<Self>()
+        tables + per_slot + by_id + self.layouts.memory_bytes() + std::mem::size_of::<Self>()
     }
 }
 

@@ -42,6 +42,16 @@ pub struct GeometryParams {
     /// Least appearance correlation that stands in for the inliers short of `min_inliers`
     /// and for the spread guard.
     pub min_appearance_correlation: f64,
+    /// For a work the keypoints cannot verify at all, proposed by its layout: the least luma
+    /// correlation, the largest chroma residual and the least chroma of the work under the
+    /// transform [`super::appearance::align`] finds (see [`super::appearance::Alignment`]);
+    /// the largest factor by which the copy's luma contrast or chroma may differ from the
+    /// work's, either way, and the largest shift of its mean luma (grey levels).
+    pub min_aligned_correlation: f64,
+    pub max_aligned_chroma_residual: f64,
+    pub min_aligned_work_chroma: f64,
+    pub max_aligned_tone_change: f64,
+    pub max_aligned_luma_shift: f64,
     /// RANSAC samples at most.
     pub iterations: usize,
     pub seed: u64,
@@ -58,6 +68,11 @@ impl Default for GeometryParams {
             allow_reflection: false,
             min_inliers_with_appearance: 8,
             min_appearance_correlation: 0.95,
+            min_aligned_correlation: 0.98,
+            max_aligned_chroma_residual: 6.0,
+            min_aligned_work_chroma: 4.0,
+            max_aligned_tone_change: 1.33,
+            max_aligned_luma_shift: 25.0,
             iterations: 500,
             seed: 7,
         }
@@ -184,6 +199,9 @@ pub enum Rejection {
     Reflection,
     /// The inliers cover too small or too thin an area of the work.
     TooSmallSpread,
+    /// Aligned by appearance alone, while another work matched by keypoints or aligned
+    /// better.
+    Outdone,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -210,6 +228,10 @@ pub struct Verification {
     /// The match rests on the appearance: the inliers alone were too few or too thin.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub by_appearance: bool,
+    /// The transform comes from aligning the appearance grids, not from keypoints
+    /// ([`super::appearance::align`]): then `appearance` is the luma correlation under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alignment: Option<super::appearance::Alignment>,
 }
 
 impl Verification {
@@ -337,6 +359,7 @@ pub fn verify(pairs: &[PointPair], work_size: (f64, f64), params: &GeometryParam
         decision,
         appearance: None,
         by_appearance: false,
+        alignment: None,
     };
     if pairs.len() < min_inliers {
         return answer(0, None, LocalDecision::NoMatch(Rejection::TooFewMatches));

@@ -31,6 +31,7 @@ pub mod describe;
 pub mod detect;
 mod filters;
 pub mod geometry;
+pub mod layouts;
 pub mod matching;
 #[cfg(test)]
 mod scene;
@@ -65,10 +66,12 @@ pub const LEVEL_SCALE: f32 = 1.25;
 /// partial copy and keeps a work's serialised features under 8 KiB (issue 7's budget).
 pub const MAX_FEATURES: usize = 200;
 
-/// Serialisation format version (first byte after the magic). Version 2 appends the
-/// [`Appearance`] grid; version 1 (no grid) is still read, and its works are verified by the
-/// keypoints alone.
-const FORMAT_VERSION: u8 = 2;
+/// Serialisation format version (first byte after the magic). Version 3 appends the
+/// [`Appearance`] luma and chroma grids; version 2 (a 24 x 24 luma grid, no chroma) and
+/// version 1 (no grid) are still read: their works are verified as they were, and are not
+/// aligned by appearance alone ([`appearance::align`] needs the chroma).
+const FORMAT_VERSION: u8 = 3;
+const FORMAT_VERSION_WITHOUT_CHROMA: u8 = 2;
 const FORMAT_VERSION_WITHOUT_APPEARANCE: u8 = 1;
 const MAGIC: [u8; 3] = *b"plf";
 const HEADER_BYTES: usize = 10;
@@ -98,8 +101,13 @@ pub enum LocalFeaturesError {
         width: u16,
         height: u16,
     },
-    #[error("the appearance grid of {width}x{height} cells is not the shape of its image")]
-    BadAppearance { width: u8, height: u8 },
+    #[error("the appearance grids of {width}x{height} and {chroma_width}x{chroma_height} cells are not the shape of their image")]
+    BadAppearance {
+        width: u8,
+        height: u8,
+        chroma_width: u8,
+        chroma_height: u8,
+    },
 }
 
 /// Where a feature is: in the coordinates of the (capped) luma image it was computed on.
@@ -141,11 +149,17 @@ pub struct LocalFeatures {
 impl LocalFeatures {
     /// Compact, versioned bytes: a 10-byte header ("plf", version, width, height, count; little
     /// endian), 38 bytes a feature (x and y in 1/32 pixel, level, angle, 32 descriptor bytes),
-    /// then the appearance grid (its width and height in cells, one byte each, and a byte a
-    /// cell). At most 10 + 200 * 38 + 2 + 24 * 24 = 8,188 bytes.
+    /// then the appearance's luma grid (its width and height in cells, one byte each, and a
+    /// byte a cell) and chroma grid (width, height, and Cb and Cr a cell). At most
+    /// 10 + 200 * 38 + 2 + 22 * 22 + 2 + 2 * 6 * 6 = 8,170 bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let a = &self.appearance;
         let mut out = Vec::with_capacity(
-            HEADER_BYTES + FEATURE_BYTES * self.features.len() + 2 + self.appearance.cells.len(),
+            HEADER_BYTES
+                + FEATURE_BYTES * self.features.len()
+                + 4
+                + a.cells.len()
+                + 2 * a.chroma.len(),
         );
         out.extend_from_slice(&MAGIC);
         out.push(FORMAT_VERSION);
@@ -159,9 +173,12 @@ impl LocalFeatures {
             out.push(f.keypoint.angle);
             out.extend_from_slice(&f.descriptor.to_bytes());
         }
-        out.push(self.appearance.width);
-        out.push(self.appearance.height);
-        out.extend_from_slice(&self.appearance.cells);
+        out.push(a.width);
+        out.push(a.height);
+        out.extend_from_slice(&a.cells);
+        out.push(a.chroma_width);
+        out.push(a.chroma_height);
+        out.extend(a.chroma.iter().flatten());
         out
     }
 
@@ -170,7 +187,7 @@ impl LocalFeatures {
             return Err(LocalFeaturesError::NotLocalFeatures);
         }
         let version = bytes[3];
-        if version != FORMAT_VERSION && version != FORMAT_VERSION_WITHOUT_APPEARANCE {
+        if !(FORMAT_VERSION_WITHOUT_APPEARANCE..=FORMAT_VERSION).contains(&version) {
             return Err(LocalFeaturesError::UnsupportedVersion(version));
         }
         let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
@@ -179,16 +196,31 @@ impl LocalFeatures {
             return Err(LocalFeaturesError::TooManyFeatures { count });
         }
         let features_end = HEADER_BYTES + FEATURE_BYTES * count;
-        let (grid_width, grid_height, expected) = if version == FORMAT_VERSION {
-            let (w, h) = match bytes.get(features_end..features_end + 2) {
+        // Each grid: its width and height (one byte each; read as 0 past the end, so that a
+        // short input is a length error), then `bytes_per_cell` bytes a cell.
+        let grid_at = |at: usize, bytes_per_cell: usize| {
+            let (w, h) = match bytes.get(at..at + 2) {
                 Some(&[w, h]) => (w, h),
                 _ => (0, 0),
             };
-            (w, h, features_end + 2 + usize::from(w) * usize::from(h))
-        } else {
-            (0, 0, features_end)
+            (
+                w,
+                h,
+                at + 2,
+                at + 2 + usize::from(w) * usize::from(h) * bytes_per_cell,
+            )
         };
-        let grid_cells = usize::from(grid_width) * usize::from(grid_height);
+        let (grid_width, grid_height, luma_start, luma_end) =
+            if version >= FORMAT_VERSION_WITHOUT_CHROMA {
+                grid_at(features_end, 1)
+            } else {
+                (0, 0, features_end, features_end)
+            };
+        let (chroma_width, chroma_height, chroma_start, expected) = if version == FORMAT_VERSION {
+            grid_at(luma_end, 2)
+        } else {
+            (0, 0, luma_end, luma_end)
+        };
         if bytes.len() != expected {
             return Err(LocalFeaturesError::WrongLength {
                 count,
@@ -226,12 +258,20 @@ impl LocalFeatures {
         let appearance = Appearance {
             width: grid_width,
             height: grid_height,
-            cells: bytes[expected - grid_cells..].to_vec(),
+            cells: bytes[luma_start..luma_end].to_vec(),
+            chroma_width,
+            chroma_height,
+            chroma: bytes[chroma_start..expected]
+                .chunks_exact(2)
+                .map(|c| [c[0], c[1]])
+                .collect(),
         };
         if !appearance.fits(width, height) {
             return Err(LocalFeaturesError::BadAppearance {
                 width: grid_width,
                 height: grid_height,
+                chroma_width,
+                chroma_height,
             });
         }
         Ok(LocalFeatures {
@@ -252,9 +292,15 @@ pub(crate) fn quantise(v: f32) -> f32 {
     f32::from(to_fixed(v)) / SUBPIXEL
 }
 
-/// Local features of an already decoded working image.
+/// Local features of an already decoded working image, with the chroma grid of its colours.
 pub fn extract(working: &WorkingImage) -> LocalFeatures {
-    extract_from_luma(&working.luma8, working.work_width, working.work_height)
+    let (w, h) = (working.work_width, working.work_height);
+    let mut features = extract_from_luma(&working.luma8, w, h);
+    if working.rgb.len() == w * h * 3 && !features.appearance.is_empty() {
+        features.appearance =
+            std::mem::take(&mut features.appearance).with_chroma_of_rgb(&working.rgb, w, h);
+    }
+    features
 }
 
 /// Local features of a row-major 8-bit luma image; shrunk first if a side exceeds
@@ -372,6 +418,39 @@ pub fn verify_pair(
     verification
 }
 
+/// A match found by aligning the two appearance grids ([`appearance::align`]), for a work
+/// whose keypoints `keypoints` (its verification) could not show in the query; `None` when
+/// the grids do not agree well enough under any transform searched.
+///
+/// Only works the layout index proposed get here: the search costs about as much as a
+/// keypoint verification, and the layout proposal is what bounds how many are searched.
+pub fn align_pair(
+    query: &LocalFeatures,
+    work: &LocalFeatures,
+    params: &GeometryParams,
+    keypoints: &Verification,
+) -> Option<Verification> {
+    let size = |f: &LocalFeatures| (f64::from(f.width), f64::from(f.height));
+    let found = appearance::align(&work.appearance, size(work), &query.appearance, size(query))?;
+    let change = params.max_aligned_tone_change;
+    let tone_kept = |gain: f64| gain >= 1.0 / change && gain <= change;
+    let agrees = found.luma.correlation >= params.min_aligned_correlation
+        && found.chroma_residual <= params.max_aligned_chroma_residual
+        && found.work_chroma >= params.min_aligned_work_chroma
+        && tone_kept(found.luma_gain)
+        && tone_kept(found.chroma_gain)
+        && found.luma_shift.abs() <= params.max_aligned_luma_shift;
+    agrees.then_some(Verification {
+        matches: keypoints.matches,
+        inliers: 0,
+        transform: Some(found.transform),
+        decision: LocalDecision::Match,
+        appearance: Some(found.luma.correlation),
+        by_appearance: true,
+        alignment: Some(found),
+    })
+}
+
 /// How many of the index's best candidates [`search`] should verify. Ranking by shared
 /// descriptors is rough on flat-shaded pictures, whose sharp corners all look alike: on the
 /// generated test scenes with a caption bar over them the true work ranked 11th of 28 by
@@ -411,6 +490,11 @@ pub fn search(
 
 /// Verifies each of `candidates` against its features (a candidate `features_of` has none
 /// for is skipped); matches first, then by inlier count.
+///
+/// A candidate the keypoints refuse but the layout index proposed is aligned by appearance
+/// ([`align_pair`]). Such a match is weaker evidence than keypoints, so it stands only when
+/// nothing matched by keypoints, and only the best aligned work stands (two quadrants of one
+/// gradient wallpaper both align with a crop of either).
 pub fn verify_candidates(
     query: &LocalFeatures,
     candidates: &[CandidateWork],
@@ -421,7 +505,12 @@ pub fn verify_candidates(
         .iter()
         .filter_map(|c| {
             let work = features_of(c.work)?;
-            let verification = verify_pair(query, &work, params);
+            let mut verification = verify_pair(query, &work, params);
+            if !verification.is_match() && c.layout_distance.is_some() {
+                if let Some(aligned) = align_pair(query, &work, params, &verification) {
+                    verification = aligned;
+                }
+            }
             let evidence = LocalEvidence::of(&verification, query, &work);
             Some(LocalMatch {
                 work: c.work,
@@ -431,6 +520,22 @@ pub fn verify_candidates(
             })
         })
         .collect();
+    let by_keypoints = out
+        .iter()
+        .any(|m| m.verification.is_match() && m.verification.alignment.is_none());
+    let best_aligned = out
+        .iter()
+        .filter(|m| m.verification.is_match())
+        .filter_map(|m| Some((m.work, m.verification.alignment?.luma.correlation)))
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(work, _)| work);
+    for m in &mut out {
+        let outdone = by_keypoints || best_aligned != Some(m.work);
+        if m.verification.alignment.is_some() && outdone {
+            m.verification.decision = LocalDecision::NoMatch(Rejection::Outdone);
+            m.evidence = None;
+        }
+    }
     out.sort_by_key(|m| {
         (
             !m.verification.is_match(),
@@ -466,6 +571,13 @@ pub struct LocalEvidence {
     /// band of the work.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub decided_by_appearance: bool,
+    /// No keypoints decided: the transform was found by aligning the two appearance grids
+    /// (a smooth picture, proposed by its layout); `chroma_residual` says how closely the
+    /// colours agree under it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub aligned_by_appearance: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chroma_residual: Option<f64>,
 }
 
 impl LocalEvidence {
@@ -500,6 +612,8 @@ impl LocalEvidence {
             ],
             appearance_correlation: verification.appearance.map(round4),
             decided_by_appearance: verification.by_appearance,
+            aligned_by_appearance: verification.alignment.is_some(),
+            chroma_residual: verification.alignment.map(|a| round4(a.chroma_residual)),
         })
     }
 }

@@ -445,22 +445,46 @@ fn malformed_feature_bytes_are_refused_with_the_reason() {
         Err(LocalFeaturesError::NotLocalFeatures)
     );
     let mut other = bytes.clone();
-    other[3] = 3;
+    other[3] = 4;
     assert_eq!(
         LocalFeatures::from_bytes(&other),
-        Err(LocalFeaturesError::UnsupportedVersion(3))
+        Err(LocalFeaturesError::UnsupportedVersion(4))
     );
-    let mut wrong_grid = bytes.clone();
-    let grid_at = 10 + 38 * f.features.len();
-    wrong_grid[grid_at] -= 1;
-    wrong_grid.truncate(bytes.len() - usize::from(f.appearance.height));
-    assert_eq!(
-        LocalFeatures::from_bytes(&wrong_grid),
-        Err(LocalFeaturesError::BadAppearance {
-            width: f.appearance.width - 1,
-            height: f.appearance.height
-        })
-    );
+    // A luma grid one column short of the image's shape, and a chroma grid one row short.
+    let a = &f.appearance;
+    let mut narrow = f.clone();
+    narrow.appearance.width -= 1;
+    narrow.appearance.cells = a
+        .cells
+        .chunks(usize::from(a.width))
+        .flat_map(|row| row[1..].to_vec())
+        .collect();
+    let mut short = f.clone();
+    short.appearance.chroma_height -= 1;
+    short
+        .appearance
+        .chroma
+        .truncate(usize::from(a.chroma_width) * usize::from(a.chroma_height - 1));
+    for (bad, (width, height, chroma_width, chroma_height)) in [
+        (
+            narrow,
+            (a.width - 1, a.height, a.chroma_width, a.chroma_height),
+        ),
+        (
+            short,
+            (a.width, a.height, a.chroma_width, a.chroma_height - 1),
+        ),
+    ] {
+        assert_eq!(
+            LocalFeatures::from_bytes(&bad.to_bytes()),
+            Err(LocalFeaturesError::BadAppearance {
+                width,
+                height,
+                chroma_width,
+                chroma_height
+            })
+        );
+    }
     assert!(matches!(
         LocalFeatures::from_bytes(&bytes[..bytes.len() - 1]),
         Err(LocalFeaturesError::WrongLength { .. })
@@ -492,6 +516,38 @@ fn features_stored_before_the_appearance_grid_are_still_read() {
     let v = verify_pair(&f, &read, &GeometryParams::default());
     assert!(v.is_match());
     assert_eq!(v.appearance, None);
+}
+
+#[test]
+fn features_stored_before_the_chroma_grid_are_still_read() {
+    let f = features(&png(&fixture("camera.png")));
+    assert!(f.appearance.has_chroma());
+    let mut v2 = f.to_bytes();
+    v2[3] = 2;
+    v2.truncate(v2.len() - 2 - 2 * f.appearance.chroma.len());
+    let read = LocalFeatures::from_bytes(&v2).unwrap();
+    assert_eq!(read.features, f.features);
+    assert_eq!(read.appearance.cells, f.appearance.cells);
+    assert!(!read.appearance.has_chroma());
+    // Format 2 stored 24 x 24 grids: that shape is still accepted.
+    let old = LocalFeatures {
+        width: 512,
+        height: 512,
+        features: Vec::new(),
+        appearance: Appearance {
+            width: 24,
+            height: 24,
+            cells: vec![100; 24 * 24],
+            ..Appearance::default()
+        },
+    };
+    let mut bytes = old.to_bytes();
+    bytes[3] = 2;
+    bytes.truncate(bytes.len() - 2);
+    assert_eq!(
+        LocalFeatures::from_bytes(&bytes).unwrap().appearance.width,
+        24
+    );
 }
 
 #[test]
@@ -544,8 +600,10 @@ fn stored_features_of_the_photo_fixtures_are_pinned() {
         v1[3] = 1;
         v1.truncate(10 + 38 * f.features.len());
         keypoints.update(v1);
-        grids.update([f.appearance.width, f.appearance.height]);
-        grids.update(&f.appearance.cells);
+        let a = &f.appearance;
+        grids.update([a.width, a.height, a.chroma_width, a.chroma_height]);
+        grids.update(&a.cells);
+        grids.update(a.chroma.concat());
     }
     assert_eq!(
         hex::encode(keypoints.finalize()),
@@ -555,7 +613,7 @@ fn stored_features_of_the_photo_fixtures_are_pinned() {
     );
     assert_eq!(
         hex::encode(grids.finalize()),
-        "cce09b913a0a229602d12ab7f1c1a946d1f15eb3e7145fad8cba5f82094a78a1",
+        "7201a287d628931e31039da809dc7ac94513e167174bf61f9d6789dfc56efb1a",
         "{}",
         LOCAL_ALGORITHM_VERSION
     );
@@ -621,4 +679,72 @@ fn a_smooth_picture_whose_corners_lie_along_one_band_is_matched_by_its_appearanc
     let shared_band = verify_pair(&query, &other, &GeometryParams::default());
     assert!(!shared_band.is_match(), "{shared_band:?}");
     assert!(shared_band.appearance.unwrap() < 0.5, "{shared_band:?}");
+}
+
+/// A smooth colour picture with one soft bright bump and one soft dark one, and no corners:
+/// keypoints find little to agree on. `warm` paints the same luma in other colours.
+fn smooth_picture(warm: bool) -> RgbImage {
+    let (w, h) = (480u32, 360u32);
+    RgbImage::from_fn(w, h, |x, y| {
+        let fx = f64::from(x) / f64::from(w);
+        let fy = f64::from(y) / f64::from(h);
+        let bump = (-((fx - 0.3).powi(2) + (fy - 0.65).powi(2)) * 14.0).exp()
+            - 0.6 * (-((fx - 0.75).powi(2) + (fy - 0.3).powi(2)) * 18.0).exp();
+        let l = 70.0 + 90.0 * fx + 30.0 * fy + 60.0 * bump;
+        let c = |gain: f64| (l * gain).clamp(0.0, 255.0) as u8;
+        if warm {
+            Rgb([c(1.25), c(0.9), c(0.5)])
+        } else {
+            Rgb([c(0.6), c(0.9), c(1.3)])
+        }
+    })
+}
+
+#[test]
+fn a_smooth_picture_without_corners_is_found_by_its_layout_and_aligned() {
+    let work_img = smooth_picture(false);
+    let work = features(&png(&work_img));
+    let mut index = CandidateIndex::default();
+    index.insert(1, &work);
+    // The lower-right 85% of the work, enlarged back.
+    let (copy, truth) = crop_resize(&work_img, 72, 54, 408, 306, Some((480, 360)));
+    let query = features(&jpeg(&copy, 85));
+    let keypoints = verify_pair(&query, &work, &GeometryParams::default());
+    assert!(!keypoints.is_match(), "{keypoints:?}");
+
+    let found = search(
+        &index,
+        &query,
+        VERIFY_TOP,
+        &GeometryParams::default(),
+        |_| Some(work.clone()),
+    );
+    let hit = found.first().expect("proposed by its layout");
+    assert!(hit.verification.is_match(), "{hit:?}");
+    let alignment = hit.verification.alignment.expect("aligned");
+    assert!(alignment.luma.correlation > 0.99, "{alignment:?}");
+    // The search steps are a twentieth of the work's side; its answer is within one.
+    let error = transform_error(&hit.verification.transform.unwrap(), &truth, 480, 360);
+    assert!(error < 24.0, "{error} px: {alignment:?}");
+    let evidence = hit.evidence.expect("evidence");
+    assert!(evidence.aligned_by_appearance && evidence.decided_by_appearance);
+    assert_eq!(evidence.inliers, 0);
+    assert!(evidence.chroma_residual.unwrap() < 3.0, "{evidence:?}");
+
+    // The same shapes and shading in other colours: the luma agrees, the colours do not.
+    let (warm_copy, _) = crop_resize(&smooth_picture(true), 72, 54, 408, 306, Some((480, 360)));
+    let warm_query = features(&jpeg(&warm_copy, 85));
+    let refused = align_pair(&warm_query, &work, &GeometryParams::default(), &keypoints);
+    assert_eq!(refused, None);
+    let found = appearance::align(
+        &work.appearance,
+        (480.0, 360.0),
+        &warm_query.appearance,
+        (480.0, 360.0),
+    )
+    .unwrap();
+    assert!(
+        found.luma.correlation > 0.98 && found.chroma_residual > 20.0,
+        "{found:?}"
+    );
 }

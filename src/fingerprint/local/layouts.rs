@@ -1,0 +1,355 @@
+//! The layout index: which registered works a query could be a crop, a slight rotation or an
+//! overlaid copy of, judged by coarse brightness layout alone, for the works keypoints cannot
+//! find (smooth and flat pictures share too few corners with their copies to be proposed by
+//! [`super::candidates`]).
+//!
+//! Each work is indexed under [`WINDOWS`] 64-bit codes, one per window of its luma grid: the
+//! whole grid, and nine windows each at 90% and 80% of its width and height (corners, edge
+//! middles and centre). A code samples its window at 8 x 8 points and sets a bit where the
+//! sample is brighter than the window's median, as an average hash does. An upload's code is
+//! its whole grid's: a copy that shows 75-100% of its work lands close to the code of the
+//! window nearest to what it shows.
+//!
+//! Lookup is multi-index hashing (Norouzi, Punjani and Fleet, TPAMI 2014) with four 16-bit
+//! tables: every code within [`LAYOUT_RADIUS`] bits of the query agrees with it within 2 bits
+//! on at least one of its four substrings (four substrings of 3 or more differing bits make
+//! 12), so probing each table at the 137 keys within 2 bits finds them all. The nearest
+//! [`LAYOUT_TOP`] works are proposed; [`super::appearance::align`] verifies them.
+//!
+//! The codes say nothing about colour and, on smooth pictures, little about detail: they only
+//! propose. Measured on the robustness corpus: `docs/matching.md`, "Smooth pictures".
+
+use std::collections::HashMap;
+
+use super::appearance::Appearance;
+
+/// Windows of a work's grid: `(share, left, top)` as fractions of its width and height.
+pub const WINDOWS: usize = 19;
+/// Largest Hamming distance between an upload's code and a work's window code for the work to
+/// be proposed. At most 11 keeps the 2-bit probes exact (see the module documentation).
+pub const LAYOUT_RADIUS: u32 = 10;
+/// Works proposed at most, nearest first.
+pub const LAYOUT_TOP: usize = 4;
+/// A grid whose cells' standard deviation is below this (grey levels) is flat: its code is
+/// noise, and a flat picture is the global stage's to match by its exact bytes or hashes.
+const MIN_GRID_DEVIATION: f64 = 2.0;
+
+const TABLES: usize = 4;
+const CODE_SIDE: usize = 8;
+
+fn windows() -> [(f64, f64, f64); WINDOWS] {
+    let mut out = [(1.0, 0.0, 0.0); WINDOWS];
+    let mut i = 1;
+    for share in [0.9, 0.8] {
+        for left in [0.0, 0.5, 1.0] {
+            for top in [0.0, 0.5, 1.0] {
+                out[i] = (share, left * (1.0 - share), top * (1.0 - share));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The 64-bit layout code of the window `(share, left, top)` of a luma grid; `None` for an
+/// empty or flat grid.
+pub fn layout_code(grid: &Appearance, window: (f64, f64, f64)) -> Option<u64> {
+    if grid.is_empty() || deviation(&grid.cells) < MIN_GRID_DEVIATION {
+        return None;
+    }
+    let (share, left, top) = window;
+    let (w, h) = (f64::from(grid.width), f64::from(grid.height));
+    let samples: Vec<f64> = (0..CODE_SIDE * CODE_SIDE)
+        .map(|i| {
+            let u = ((i % CODE_SIDE) as f64 + 0.5) / CODE_SIDE as f64;
+            let v = ((i / CODE_SIDE) as f64 + 0.5) / CODE_SIDE as f64;
+            grid.sample((left + share * u) * w, (top + share * v) * h)
+        })
+        .collect();
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = (sorted[31] + sorted[32]) / 2.0;
+    Some(
+        samples
+            .iter()
+            .enumerate()
+            .filter(|&(_, &s)| s > median)
+            .fold(0u64, |code, (i, _)| code | 1 << i),
+    )
+}
+
+fn deviation(cells: &[u8]) -> f64 {
+    let n = cells.len() as f64;
+    let mean = cells.iter().map(|&c| f64::from(c)).sum::<f64>() / n;
+    (cells
+        .iter()
+        .map(|&c| (f64::from(c) - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt()
+}
+
+/// A work proposed by its layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutCandidate {
+    pub work: u64,
+    /// Bits between the query's code and the nearest of the work's window codes.
+    pub distance: u32,
+}
+
+/// Works by layout code. Works are named by the caller's `u64` ids; only works whose
+/// appearance has a chroma grid are kept, since only those can be verified.
+#[derive(Default)]
+pub struct LayoutIndex {
+    codes: Vec<u64>,
+    /// Work id of each code.
+    owners: Vec<u64>,
+    tables: [HashMap<u16, Vec<u32>>; TABLES],
+    by_work: HashMap<u64, Vec<u32>>,
+    dead: usize,
+}
+
+impl LayoutIndex {
+    pub fn len(&self) -> usize {
+        self.by_work.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_work.is_empty()
+    }
+
+    /// Indexes `work` under its window codes (replacing any it had); a work without a chroma
+    /// grid or with a flat grid is not indexed.
+    pub fn insert(&mut self, work: u64, appearance: &Appearance) {
+        self.remove(work);
+        if !appearance.has_chroma() {
+            return;
+        }
+        let mut slots = Vec::with_capacity(WINDOWS);
+        for window in windows() {
+            let Some(code) = layout_code(appearance, window) else {
+                return;
+            };
+            let slot = self.codes.len() as u32;
+            self.codes.push(code);
+            self.owners.push(work);
+            for (t, table) in self.tables.iter_mut().enumerate() {
+                table.entry(substring(code, t)).or_default().push(slot);
+            }
+            slots.push(slot);
+        }
+        self.by_work.insert(work, slots);
+    }
+
+    /// Forgets a work; its codes stay in the tables, skipped, until [`LayoutIndex::rebuild`].
+    pub fn remove(&mut self, work: u64) -> bool {
+        match self.by_work.remove(&work) {
+            Some(slots) => {
+                self.dead += slots.len();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops the codes of removed works.
+    pub fn rebuild(&mut self) {
+        if self.dead == 0 {
+            return;
+        }
+        let mut kept = LayoutIndex::default();
+        let mut works: Vec<(&u64, &Vec<u32>)> = self.by_work.iter().collect();
+        works.sort_unstable_by_key(|(w, _)| **w);
+        for (&work, slots) in works {
+            let mut new_slots = Vec::with_capacity(slots.len());
+            for &slot in slots {
+                let code = self.codes[slot as usize];
+                let new_slot = kept.codes.len() as u32;
+                kept.codes.push(code);
+                kept.owners.push(work);
+                for (t, table) in kept.tables.iter_mut().enumerate() {
+                    table.entry(substring(code, t)).or_default().push(new_slot);
+                }
+                new_slots.push(new_slot);
+            }
+            kept.by_work.insert(work, new_slots);
+        }
+        *self = kept;
+    }
+
+    /// The works within [`LAYOUT_RADIUS`] of the query's layout, nearest first (then by id),
+    /// at most `top`.
+    pub fn nearest(&self, query: &Appearance, top: usize) -> Vec<LayoutCandidate> {
+        let Some(code) = layout_code(query, windows()[0]) else {
+            return Vec::new();
+        };
+        let mut best: HashMap<u64, u32> = HashMap::new();
+        for (t, table) in self.tables.iter().enumerate() {
+            let key = substring(code, t);
+            for probe in keys_within_two_bits(key) {
+                let Some(slots) = table.get(&probe) else {
+                    continue;
+                };
+                for &slot in slots {
+                    let work = self.owners[slot as usize];
+                    if !self.by_work.get(&work).is_some_and(|s| s.contains(&slot)) {
+                        continue;
+                    }
+                    let distance = (self.codes[slot as usize] ^ code).count_ones();
+                    if distance <= LAYOUT_RADIUS {
+                        let d = best.entry(work).or_insert(distance);
+                        *d = (*d).min(distance);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<LayoutCandidate> = best
+            .into_iter()
+            .map(|(work, distance)| LayoutCandidate { work, distance })
+            .collect();
+        out.sort_by_key(|c| (c.distance, c.work));
+        out.truncate(top);
+        out
+    }
+
+    /// Bytes the index holds (hash maps estimated from their capacity).
+    pub fn memory_bytes(&self) -> usize {
+        let map_entry = |value: usize| (value + 1) * 8 / 7;
+        let tables: usize = self
+            .tables
+            .iter()
+            .map(|t| {
+                t.capacity() * map_entry(2 + std::mem::size_of::<Vec<u32>>())
+                    + t.values().map(|v| v.capacity() * 4).sum::<usize>()
+            })
+            .sum();
+        let by_work = self.by_work.capacity() * map_entry(8 + std::mem::size_of::<Vec<u32>>())
+            + self
+                .by_work
+                .values()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>();
+        self.codes.capacity() * 8 + self.owners.capacity() * 8 + tables + by_work
+    }
+}
+
+fn substring(code: u64, table: usize) -> u16 {
+    (code >> (16 * table)) as u16
+}
+
+/// `key` and every 16-bit key one or two bits away from it (137 keys).
+fn keys_within_two_bits(key: u16) -> impl Iterator<Item = u16> {
+    std::iter::once(key)
+        .chain((0..16).map(move |i| key ^ (1 << i)))
+        .chain((0..16).flat_map(move |i| ((i + 1)..16).map(move |j| key ^ (1 << i) ^ (1 << j))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A smooth picture with a bump at `(bx, by)` (fractions), `w` x `h`, with chroma.
+    fn picture(w: usize, h: usize, bx: f64, by: f64) -> Appearance {
+        let luma: Vec<u8> = (0..h)
+            .flat_map(|y| {
+                (0..w).map(move |x| {
+                    let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
+                    let bump = (-((fx - bx).powi(2) + (fy - by).powi(2)) * 20.0).exp();
+                    (40.0 + 100.0 * fx + 30.0 * fy + 80.0 * bump) as u8
+                })
+            })
+            .collect();
+        let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
+        Appearance::of_luma(&luma, w, h).with_chroma_of_rgb(&rgb, w, h)
+    }
+
+    fn crop(
+        full: (usize, usize),
+        keep: (usize, usize, usize, usize),
+        bx: f64,
+        by: f64,
+    ) -> Appearance {
+        // Rebuild the crop from the same formula at the crop's own pixels.
+        let (w, h) = full;
+        let (x0, y0, cw, ch) = keep;
+        let luma: Vec<u8> = (y0..y0 + ch)
+            .flat_map(|y| {
+                (x0..x0 + cw).map(move |x| {
+                    let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
+                    let bump = (-((fx - bx).powi(2) + (fy - by).powi(2)) * 20.0).exp();
+                    (40.0 + 100.0 * fx + 30.0 * fy + 80.0 * bump) as u8
+                })
+            })
+            .collect();
+        let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
+        Appearance::of_luma(&luma, cw, ch).with_chroma_of_rgb(&rgb, cw, ch)
+    }
+
+    #[test]
+    fn every_key_within_two_bits_is_probed_once() {
+        let keys: Vec<u16> = keys_within_two_bits(0b1010).collect();
+        assert_eq!(keys.len(), 137);
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 137);
+        assert!(keys.iter().all(|k| (k ^ 0b1010).count_ones() <= 2));
+    }
+
+    #[test]
+    fn a_crop_finds_its_work_and_not_a_different_layout() {
+        let mut index = LayoutIndex::default();
+        index.insert(1, &picture(480, 360, 0.3, 0.6));
+        index.insert(2, &picture(480, 360, 0.8, 0.2));
+        assert_eq!(index.len(), 2);
+        // The lower-right 85% of work 1.
+        let query = crop((480, 360), (72, 54, 408, 306), 0.3, 0.6);
+        let found = index.nearest(&query, LAYOUT_TOP);
+        assert_eq!(found.first().map(|c| c.work), Some(1), "{found:?}");
+        assert!(found.iter().all(|c| c.distance <= LAYOUT_RADIUS));
+        let other = index.nearest(&picture(480, 360, 0.8, 0.2), LAYOUT_TOP);
+        assert_eq!(
+            other.first(),
+            Some(&LayoutCandidate {
+                work: 2,
+                distance: 0
+            })
+        );
+    }
+
+    #[test]
+    fn flat_grids_and_grids_without_chroma_are_not_indexed() {
+        let mut index = LayoutIndex::default();
+        let flat = Appearance::of_luma(&[90u8; 100 * 100], 100, 100).with_chroma_of_rgb(
+            &[90u8; 100 * 100 * 3],
+            100,
+            100,
+        );
+        index.insert(1, &flat);
+        let luma_only = Appearance {
+            chroma: Vec::new(),
+            chroma_width: 0,
+            chroma_height: 0,
+            ..picture(480, 360, 0.3, 0.6)
+        };
+        index.insert(2, &luma_only);
+        assert!(index.is_empty());
+        assert!(index.nearest(&flat, LAYOUT_TOP).is_empty());
+    }
+
+    #[test]
+    fn removed_works_are_not_proposed_before_or_after_a_rebuild() {
+        let mut index = LayoutIndex::default();
+        let work = picture(480, 360, 0.3, 0.6);
+        index.insert(1, &work);
+        index.insert(2, &picture(480, 360, 0.8, 0.2));
+        assert!(index.remove(1));
+        assert!(!index.remove(1));
+        assert!(index.nearest(&work, 8).iter().all(|c| c.work != 1));
+        index.rebuild();
+        assert_eq!(index.codes.len(), WINDOWS);
+        assert!(index.nearest(&work, 8).iter().all(|c| c.work != 1));
+        index.insert(1, &work);
+        assert_eq!(index.nearest(&work, 1)[0].work, 1);
+    }
+}
