@@ -15,15 +15,19 @@
 //! work takes 200 descriptors drawn from the distractors' (which are not uniform: corners of
 //! one kind describe alike, so some index keys are crowded) and flips 32 random bits of each,
 //! about the distance between two different corners of the same kind, so no filler work is a
-//! copy of anything. Filler features are regenerated from their id when verified, as 10^6
-//! works' features would not fit in memory; the service reads them from the database.
+//! copy of anything. Each filler also takes the appearance grids (luma and chroma) of one of
+//! the first 2,000 distractors, every cell moved by up to 3 levels, so the layout index holds
+//! real pictures' layouts, many of them near-duplicates, as a large registry of wallpapers
+//! would. Filler features are regenerated from their id when verified, as 10^6 works'
+//! features would not fit in memory; the service reads them from the database.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
+use provenance_ledger::fingerprint::local::appearance::APPEARANCE_SIDE;
 use provenance_ledger::fingerprint::local::{
-    self, CandidateIndex, CandidateParams, Descriptor, Feature, GeometryParams, Keypoint,
-    LocalFeatures, VERIFY_TOP,
+    self, Appearance, CandidateIndex, CandidateParams, Descriptor, Feature, GeometryParams,
+    Keypoint, LocalFeatures, VERIFY_TOP,
 };
 use provenance_ledger::fingerprint::{fingerprint_keeping_image, DecodeLimits};
 use rand::Rng;
@@ -57,8 +61,16 @@ fn features_of(path: &str) -> LocalFeatures {
     local::extract(&working)
 }
 
-fn filler(id: u64, pool: &[Descriptor]) -> LocalFeatures {
+fn filler(id: u64, pool: &[Descriptor], layouts: &[Appearance]) -> LocalFeatures {
     let mut rng = ChaCha8Rng::seed_from_u64(id);
+    let mut appearance = layouts[rng.gen_range(0..layouts.len())].clone();
+    let mut nudge = |v: &mut u8| *v = (i16::from(*v) + rng.gen_range(-3..=3)).clamp(0, 255) as u8;
+    appearance.cells.iter_mut().for_each(&mut nudge);
+    appearance.chroma.iter_mut().flatten().for_each(&mut nudge);
+    let (width, height) = (
+        u16::from(appearance.width) * 16,
+        u16::from(appearance.height) * 16,
+    );
     let features = (0..local::MAX_FEATURES)
         .map(|_| {
             let mut words = pool[rng.gen_range(0..pool.len())].0;
@@ -68,8 +80,8 @@ fn filler(id: u64, pool: &[Descriptor]) -> LocalFeatures {
             }
             Feature {
                 keypoint: Keypoint {
-                    x: rng.gen_range(0.0..512.0),
-                    y: rng.gen_range(0.0..384.0),
+                    x: rng.gen_range(0.0..f32::from(width)),
+                    y: rng.gen_range(0.0..f32::from(height)),
                     level: rng.gen_range(0..local::LEVELS as u8),
                     angle: rng.gen(),
                 },
@@ -78,10 +90,10 @@ fn filler(id: u64, pool: &[Descriptor]) -> LocalFeatures {
         })
         .collect();
     LocalFeatures {
-        width: 512,
-        height: 384,
+        width,
+        height,
         features,
-        ..LocalFeatures::default()
+        appearance,
     }
 }
 
@@ -124,12 +136,20 @@ fn main() {
         .take(300)
         .map(|r| (r[2].parse().unwrap(), features_of(&r[1])))
         .collect();
-    let pool: Vec<Descriptor> = rows
+    let distractors: Vec<LocalFeatures> = rows
         .iter()
         .filter(|r| kinds[&r[0]] == "distractor")
         .take(2000)
-        .flat_map(|r| features_of(&r[1]).features)
-        .map(|f| f.descriptor)
+        .map(|r| features_of(&r[1]))
+        .collect();
+    let pool: Vec<Descriptor> = distractors
+        .iter()
+        .flat_map(|f| f.features.iter().map(|f| f.descriptor))
+        .collect();
+    let layouts: Vec<Appearance> = distractors
+        .into_iter()
+        .map(|f| f.appearance)
+        .filter(|a| a.has_chroma() && usize::from(a.width.max(a.height)) == APPEARANCE_SIDE)
         .collect();
     println!(
         "{} real works, {} partial-copy queries, {} real descriptors in the filler pool",
@@ -163,7 +183,7 @@ fn main() {
             let batch: Vec<(u64, LocalFeatures)> = (0..(size - index.len()).min(250_000))
                 .map(|k| {
                     let id = FILLER + (fillers + k) as u64;
-                    (id, filler(id, &pool))
+                    (id, filler(id, &pool, &layouts))
                 })
                 .collect();
             fillers += batch.len();
@@ -172,7 +192,7 @@ fn main() {
         let built_s = started.elapsed().as_secs_f64();
         let lookup = |id: u64| {
             if id >= FILLER {
-                Some(filler(id, &pool))
+                Some(filler(id, &pool, &layouts))
             } else {
                 real.get(&id).cloned()
             }

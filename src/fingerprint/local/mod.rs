@@ -422,8 +422,10 @@ pub fn verify_pair(
 /// whose keypoints `keypoints` (its verification) could not show in the query; `None` when
 /// the grids do not agree well enough under any transform searched.
 ///
-/// Only works the layout index proposed get here: the search costs about as much as a
-/// keypoint verification, and the layout proposal is what bounds how many are searched.
+/// Only works the layout index proposed get here (at most 4 an upload): the search is a few
+/// hundred hypotheses over a few hundred cells, and together the alignments raised the local
+/// stage's mean CPU time by about 2 ms an upload on the robustness corpus
+/// (`docs/BENCHMARKS-fingerprint.md`, "Smooth pictures").
 pub fn align_pair(
     query: &LocalFeatures,
     work: &LocalFeatures,
