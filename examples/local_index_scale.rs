@@ -198,14 +198,20 @@ fn main() {
             }
         };
         let mut ms = Vec::new();
+        let mut lookup_ms = Vec::new();
         let mut found = 0;
         let mut postings = 0usize;
+        let (mut layout_postings, mut crowded) = (0usize, 0usize);
         for (expected, q) in &queries {
             let t = Instant::now();
             let candidates = index.candidates(q, VERIFY_TOP);
+            lookup_ms.push(t.elapsed().as_secs_f64() * 1e3);
             let verified = local::verify_candidates(q, &candidates, &params, lookup);
             ms.push(t.elapsed().as_secs_f64() * 1e3);
-            postings += index.candidates_with_stats(q, VERIFY_TOP).1.postings_read;
+            let stats = index.candidates_with_stats(q, VERIFY_TOP).1;
+            postings += stats.postings_read;
+            layout_postings += stats.layout_postings_read;
+            crowded += stats.layout_crowded_keys;
             if verified
                 .first()
                 .is_some_and(|m| m.work == *expected && m.verification.is_match())
@@ -214,6 +220,7 @@ fn main() {
             }
         }
         ms.sort_by(f64::total_cmp);
+        lookup_ms.sort_by(f64::total_cmp);
         // Brute force: every query against every work; one pair's cost, measured on real
         // works, times the registry's size.
         let t = Instant::now();
@@ -228,7 +235,9 @@ fn main() {
         println!(
             "n={} ({} real + {} filler): built in {built_s:.1} s; index {} bytes/work, process RSS {:.0} MiB; \
              query (candidates + verification of the top {VERIFY_TOP}) p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
-             postings read per query {:.0}; true work found first and matched {found} of {}; \
+             of which candidate lookup p50 {:.2} ms, p99 {:.2} ms; \
+             postings read per query {:.0}, layout postings {:.0}, crowded layout keys skipped {:.1}; \
+             true work found first and matched {found} of {}; \
              brute force: {pair_ms:.3} ms a pair -> {:.0} ms a query",
             index.len(),
             real.len(),
@@ -238,7 +247,11 @@ fn main() {
             percentile(&ms, 0.5),
             percentile(&ms, 0.99),
             ms[ms.len() - 1],
+            percentile(&lookup_ms, 0.5),
+            percentile(&lookup_ms, 0.99),
             postings as f64 / queries.len() as f64,
+            layout_postings as f64 / queries.len() as f64,
+            crowded as f64 / queries.len() as f64,
             queries.len(),
             pair_ms * index.len() as f64,
         );

@@ -105,6 +105,9 @@ pub struct CandidateWork {
 pub struct QueryStats {
     pub probes: usize,
     pub postings_read: usize,
+    /// Of the layout index ([`super::layouts`]).
+    pub layout_postings_read: usize,
+    pub layout_crowded_keys: usize,
 }
 
 struct Table {
@@ -394,7 +397,12 @@ impl CandidateIndex {
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.work.cmp(&b.work)));
         out.truncate(top);
-        for proposed in self.layouts.nearest(&query.appearance, LAYOUT_TOP) {
+        let (proposals, layout_stats) = self
+            .layouts
+            .nearest_with_stats(&query.appearance, LAYOUT_TOP);
+        stats.layout_postings_read = layout_stats.postings_read;
+        stats.layout_crowded_keys = layout_stats.crowded_keys;
+        for proposed in proposals {
             match out.iter_mut().find(|c| c.work == proposed.work) {
                 Some(voted) => voted.layout_distance = Some(proposed.distance),
                 None => out.push(CandidateWork {

@@ -30,6 +30,11 @@ pub const WINDOWS: usize = 19;
 pub const LAYOUT_RADIUS: u32 = 10;
 /// Works proposed at most, nearest first.
 pub const LAYOUT_TOP: usize = 4;
+/// A 16-bit key posted by more codes than this is skipped, like a stop word: smooth pictures'
+/// layouts crowd a few codes (a left-to-right gradient sets the same half of the bits), and
+/// reading those lists made a query at 10^5 works cost tens of milliseconds. Each code is
+/// still found through its other three keys unless they are all crowded.
+pub const MAX_POSTINGS_PER_KEY: usize = 256;
 /// A grid whose cells' standard deviation is below this (grey levels) is flat: its code is
 /// noise, and a flat picture is the global stage's to match by its exact bytes or hashes.
 const MIN_GRID_DEVIATION: f64 = 2.0;
@@ -104,9 +109,19 @@ pub struct LayoutIndex {
     codes: Vec<u64>,
     /// Work id of each code.
     owners: Vec<u64>,
+    /// Whether each code's work is still registered.
+    alive: Vec<bool>,
     tables: [HashMap<u16, Vec<u32>>; TABLES],
     by_work: HashMap<u64, Vec<u32>>,
     dead: usize,
+}
+
+/// What one lookup read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayoutStats {
+    pub postings_read: usize,
+    /// Probed keys skipped for holding more than [`MAX_POSTINGS_PER_KEY`] postings.
+    pub crowded_keys: usize,
 }
 
 impl LayoutIndex {
@@ -125,31 +140,41 @@ impl LayoutIndex {
         if !appearance.has_chroma() {
             return;
         }
-        let mut slots = Vec::with_capacity(WINDOWS);
-        for window in windows() {
-            let Some(code) = layout_code(appearance, window) else {
-                return;
-            };
-            let slot = self.codes.len() as u32;
-            self.codes.push(code);
-            self.owners.push(work);
-            for (t, table) in self.tables.iter_mut().enumerate() {
-                table.entry(substring(code, t)).or_default().push(slot);
-            }
-            slots.push(slot);
-        }
+        let Some(codes) = windows()
+            .into_iter()
+            .map(|window| layout_code(appearance, window))
+            .collect::<Option<Vec<u64>>>()
+        else {
+            return;
+        };
+        let slots = codes
+            .into_iter()
+            .map(|code| self.post(work, code))
+            .collect();
         self.by_work.insert(work, slots);
+    }
+
+    fn post(&mut self, work: u64, code: u64) -> u32 {
+        let slot = self.codes.len() as u32;
+        self.codes.push(code);
+        self.owners.push(work);
+        self.alive.push(true);
+        for (t, table) in self.tables.iter_mut().enumerate() {
+            table.entry(substring(code, t)).or_default().push(slot);
+        }
+        slot
     }
 
     /// Forgets a work; its codes stay in the tables, skipped, until [`LayoutIndex::rebuild`].
     pub fn remove(&mut self, work: u64) -> bool {
-        match self.by_work.remove(&work) {
-            Some(slots) => {
-                self.dead += slots.len();
-                true
-            }
-            None => false,
+        let Some(slots) = self.by_work.remove(&work) else {
+            return false;
+        };
+        for &slot in &slots {
+            self.alive[slot as usize] = false;
         }
+        self.dead += slots.len();
+        true
     }
 
     /// Drops the codes of removed works.
@@ -161,17 +186,10 @@ impl LayoutIndex {
         let mut works: Vec<(&u64, &Vec<u32>)> = self.by_work.iter().collect();
         works.sort_unstable_by_key(|(w, _)| **w);
         for (&work, slots) in works {
-            let mut new_slots = Vec::with_capacity(slots.len());
-            for &slot in slots {
-                let code = self.codes[slot as usize];
-                let new_slot = kept.codes.len() as u32;
-                kept.codes.push(code);
-                kept.owners.push(work);
-                for (t, table) in kept.tables.iter_mut().enumerate() {
-                    table.entry(substring(code, t)).or_default().push(new_slot);
-                }
-                new_slots.push(new_slot);
-            }
+            let new_slots = slots
+                .iter()
+                .map(|&slot| kept.post(work, self.codes[slot as usize]))
+                .collect();
             kept.by_work.insert(work, new_slots);
         }
         *self = kept;
@@ -180,8 +198,17 @@ impl LayoutIndex {
     /// The works within [`LAYOUT_RADIUS`] of the query's layout, nearest first (then by id),
     /// at most `top`.
     pub fn nearest(&self, query: &Appearance, top: usize) -> Vec<LayoutCandidate> {
+        self.nearest_with_stats(query, top).0
+    }
+
+    pub fn nearest_with_stats(
+        &self,
+        query: &Appearance,
+        top: usize,
+    ) -> (Vec<LayoutCandidate>, LayoutStats) {
+        let mut stats = LayoutStats::default();
         let Some(code) = layout_code(query, windows()[0]) else {
-            return Vec::new();
+            return (Vec::new(), stats);
         };
         let mut best: HashMap<u64, u32> = HashMap::new();
         for (t, table) in self.tables.iter().enumerate() {
@@ -190,14 +217,16 @@ impl LayoutIndex {
                 let Some(slots) = table.get(&probe) else {
                     continue;
                 };
+                if slots.len() > MAX_POSTINGS_PER_KEY {
+                    stats.crowded_keys += 1;
+                    continue;
+                }
+                stats.postings_read += slots.len();
                 for &slot in slots {
-                    let work = self.owners[slot as usize];
-                    if !self.by_work.get(&work).is_some_and(|s| s.contains(&slot)) {
-                        continue;
-                    }
-                    let distance = (self.codes[slot as usize] ^ code).count_ones();
-                    if distance <= LAYOUT_RADIUS {
-                        let d = best.entry(work).or_insert(distance);
+                    let slot = slot as usize;
+                    let distance = (self.codes[slot] ^ code).count_ones();
+                    if distance <= LAYOUT_RADIUS && self.alive[slot] {
+                        let d = best.entry(self.owners[slot]).or_insert(distance);
                         *d = (*d).min(distance);
                     }
                 }
@@ -209,7 +238,7 @@ impl LayoutIndex {
             .collect();
         out.sort_by_key(|c| (c.distance, c.work));
         out.truncate(top);
-        out
+        (out, stats)
     }
 
     /// Bytes the index holds (hash maps estimated from their capacity).
@@ -229,7 +258,11 @@ impl LayoutIndex {
                 .values()
                 .map(|v| v.capacity() * 4)
                 .sum::<usize>();
-        self.codes.capacity() * 8 + self.owners.capacity() * 8 + tables + by_work
+        self.codes.capacity() * 8
+            + self.owners.capacity() * 8
+            + self.alive.capacity()
+            + tables
+            + by_work
     }
 }
 
@@ -335,6 +368,23 @@ mod tests {
         index.insert(2, &luma_only);
         assert!(index.is_empty());
         assert!(index.nearest(&flat, LAYOUT_TOP).is_empty());
+    }
+
+    #[test]
+    fn keys_crowded_by_many_works_are_skipped_and_counted() {
+        let mut index = LayoutIndex::default();
+        let common = picture(480, 360, 0.5, 0.5);
+        for work in 0..=MAX_POSTINGS_PER_KEY as u64 {
+            index.insert(work, &common);
+        }
+        let (found, stats) = index.nearest_with_stats(&common, LAYOUT_TOP);
+        assert!(found.is_empty(), "{found:?}");
+        assert!(stats.crowded_keys >= TABLES, "{stats:?}");
+        // A layout that shares none of those keys is still found.
+        let rare = picture(480, 360, 0.9, 0.1);
+        index.insert(9999, &rare);
+        let (found, _) = index.nearest_with_stats(&rare, LAYOUT_TOP);
+        assert_eq!(found.first().map(|c| c.work), Some(9999), "{found:?}");
     }
 
     #[test]
