@@ -220,7 +220,24 @@ struct Pair<'a> {
     query_size: (f64, f64),
 }
 
-impl Pair<'_> {
+impl<'a> Pair<'a> {
+    /// `None` when either luma grid is empty or either size is not positive.
+    fn of(
+        work: &'a Appearance,
+        work_size: (f64, f64),
+        query: &'a Appearance,
+        query_size: (f64, f64),
+    ) -> Option<Self> {
+        let positive = |(w, h): (f64, f64)| w > 0.0 && h > 0.0;
+        (!work.is_empty() && !query.is_empty() && positive(work_size) && positive(query_size))
+            .then_some(Pair {
+                work,
+                work_size,
+                query,
+                query_size,
+            })
+    }
+
     /// `(work cell, query sample)` for every `stride`-th work cell in each direction whose
     /// centre `transform` puts inside the query.
     fn luma_pairs(&self, transform: &Similarity, stride: usize) -> Vec<(f64, f64)> {
@@ -259,16 +276,7 @@ pub fn agreement(
     query_size: (f64, f64),
     transform: &Similarity,
 ) -> Option<AppearanceAgreement> {
-    if work.is_empty() || query.is_empty() || query_size.0 <= 0.0 || query_size.1 <= 0.0 {
-        return None;
-    }
-    let pair = Pair {
-        work,
-        work_size,
-        query,
-        query_size,
-    };
-    robust_agreement(&pair, transform)
+    robust_agreement(&Pair::of(work, work_size, query, query_size)?, transform)
 }
 
 fn robust_agreement(pair: &Pair, transform: &Similarity) -> Option<AppearanceAgreement> {
@@ -334,18 +342,10 @@ pub fn align(
     query: &Appearance,
     query_size: (f64, f64),
 ) -> Option<Alignment> {
-    if work.is_empty() || query.is_empty() || !work.has_chroma() || !query.has_chroma() {
+    if !work.has_chroma() || !query.has_chroma() {
         return None;
     }
-    if work_size.0 <= 0.0 || work_size.1 <= 0.0 || query_size.0 <= 0.0 || query_size.1 <= 0.0 {
-        return None;
-    }
-    let pair = Pair {
-        work,
-        work_size,
-        query,
-        query_size,
-    };
+    let pair = Pair::of(work, work_size, query, query_size)?;
     let score = |h: &Hypothesis, stride: usize| {
         let pairs = pair.luma_pairs(&h.transform(&pair), stride);
         (pairs.len() * stride * stride >= MIN_OVERLAP_CELLS).then(|| pearson(&pairs))

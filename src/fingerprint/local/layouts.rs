@@ -283,17 +283,7 @@ mod tests {
 
     /// A smooth picture with a bump at `(bx, by)` (fractions), `w` x `h`, with chroma.
     fn picture(w: usize, h: usize, bx: f64, by: f64) -> Appearance {
-        let luma: Vec<u8> = (0..h)
-            .flat_map(|y| {
-                (0..w).map(move |x| {
-                    let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
-                    let bump = (-((fx - bx).powi(2) + (fy - by).powi(2)) * 20.0).exp();
-                    (40.0 + 100.0 * fx + 30.0 * fy + 80.0 * bump) as u8
-                })
-            })
-            .collect();
-        let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
-        Appearance::of_luma(&luma, w, h).with_chroma_of_rgb(&rgb, w, h)
+        crop((w, h), (0, 0, w, h), bx, by)
     }
 
     fn crop(
@@ -302,7 +292,8 @@ mod tests {
         bx: f64,
         by: f64,
     ) -> Appearance {
-        // Rebuild the crop from the same formula at the crop's own pixels.
+        // The part `keep` (left, top, width, height) of that picture of size `full`, computed
+        // at the crop's own pixels.
         let (w, h) = full;
         let (x0, y0, cw, ch) = keep;
         let luma: Vec<u8> = (y0..y0 + ch)
