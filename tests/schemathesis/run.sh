@@ -12,12 +12,22 @@ if [[ ! -x "$VENV/bin/st" ]]; then
 fi
 
 DATA=$(mktemp -d)
-PORT=$((20000 + RANDOM % 20000))
-SERVER="http://127.0.0.1:$PORT"
-"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/serve.log" 2>&1 &
-SERVE_PID=$!
+SERVE_PID=
 trap 'kill $SERVE_PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 100); do curl -fsS "$SERVER/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+# A random port can be taken (once, in CI, the service never answered on it): try another
+# port a few times, and show the service's log if none works.
+for attempt in 1 2 3; do
+  PORT=$((20000 + RANDOM % 20000))
+  SERVER="http://127.0.0.1:$PORT"
+  "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" >"$DATA/serve.log" 2>&1 &
+  SERVE_PID=$!
+  for _ in $(seq 100); do curl -fsS "$SERVER/healthz" >/dev/null 2>&1 && break 2; sleep 0.1; done
+  echo "the service did not answer on port $PORT (attempt $attempt):" >&2
+  tail -n 20 "$DATA/serve.log" >&2
+  kill $SERVE_PID 2>/dev/null || true
+  wait $SERVE_PID 2>/dev/null || true
+  if [[ $attempt == 3 ]]; then exit 1; fi
+done
 
 # Something to find: a work, and a publisher with an attribution of it, so that the generated
 # requests reach real resources (ids 0 and 1) and not only 404s.
