@@ -276,11 +276,12 @@ pub fn agreement(
     query_size: (f64, f64),
     transform: &Similarity,
 ) -> Option<AppearanceAgreement> {
-    robust_agreement(&Pair::of(work, work_size, query, query_size)?, transform)
+    let pair = Pair::of(work, work_size, query, query_size)?;
+    robust_agreement(pair.luma_pairs(transform, 1))
 }
 
-fn robust_agreement(pair: &Pair, transform: &Similarity) -> Option<AppearanceAgreement> {
-    let pairs = pair.luma_pairs(transform, 1);
+/// The agreement of the overlapping `(work cell, query sample)` pairs.
+fn robust_agreement(pairs: Vec<(f64, f64)>) -> Option<AppearanceAgreement> {
     if pairs.len() < MIN_OVERLAP_CELLS {
         return None;
     }
@@ -393,22 +394,20 @@ pub fn align(
         }
     }
     let transform = best?.1.transform(&pair);
-    let luma = robust_agreement(&pair, &transform)?;
-    let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(&pair, &transform)?;
     let overlap = pair.luma_pairs(&transform, 1);
-    let (mean_w, mean_q) = means(&overlap);
-    let (cov, var_w) = overlap.iter().fold((0.0, 0.0), |(c, v), &(w, q)| {
-        (c + (w - mean_w) * (q - mean_q), v + (w - mean_w).powi(2))
-    });
+    let tones = Line::through(&overlap);
+    let plain_correlation = pearson(&overlap);
+    let luma = robust_agreement(overlap)?;
+    let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(&pair, &transform)?;
     Some(Alignment {
         transform,
         luma,
         chroma_residual,
         work_chroma,
-        luma_gain: if var_w > 1e-9 { cov / var_w } else { 0.0 },
-        luma_shift: mean_q - mean_w,
+        luma_gain: tones.slope,
+        luma_shift: tones.mean_b - tones.mean_a,
         chroma_gain,
-        plain_correlation: pearson(&overlap),
+        plain_correlation,
     })
 }
 
@@ -497,15 +496,33 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
 /// of them (least trimmed squares in one step: enough to set an overlay's cells aside).
 fn best_explained(mut pairs: Vec<(f64, f64)>, share: f64) -> Vec<(f64, f64)> {
     let n = pairs.len() as f64;
-    let (mean_a, mean_b) = means(&pairs);
-    let (cov, var_a) = pairs.iter().fold((0.0, 0.0), |(c, v), &(x, y)| {
-        (c + (x - mean_a) * (y - mean_b), v + (x - mean_a).powi(2))
-    });
-    let slope = if var_a > 1e-9 { cov / var_a } else { 0.0 };
-    let residual = |&(x, y): &(f64, f64)| (y - mean_b - slope * (x - mean_a)).abs();
+    let line = Line::through(&pairs);
+    let residual = |&(x, y): &(f64, f64)| (y - line.mean_b - line.slope * (x - line.mean_a)).abs();
     pairs.sort_by(|p, q| residual(p).total_cmp(&residual(q)));
     pairs.truncate(((n * share).ceil() as usize).max(2));
     pairs
+}
+
+/// The least-squares line `b = mean_b + slope * (a - mean_a)` through `(a, b)` pairs (slope 0
+/// when the `a` are all equal).
+struct Line {
+    mean_a: f64,
+    mean_b: f64,
+    slope: f64,
+}
+
+impl Line {
+    fn through(pairs: &[(f64, f64)]) -> Self {
+        let (mean_a, mean_b) = means(pairs);
+        let (cov, var_a) = pairs.iter().fold((0.0, 0.0), |(c, v), &(x, y)| {
+            (c + (x - mean_a) * (y - mean_b), v + (x - mean_a).powi(2))
+        });
+        Line {
+            mean_a,
+            mean_b,
+            slope: if var_a > 1e-9 { cov / var_a } else { 0.0 },
+        }
+    }
 }
 
 fn means(pairs: &[(f64, f64)]) -> (f64, f64) {

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 
 use super::appearance::Appearance;
 
-/// Windows of a work's grid: `(share, left, top)` as fractions of its width and height.
+/// Windows a work is indexed under ([`windows`]).
 pub const WINDOWS: usize = 19;
 /// Largest Hamming distance between an upload's code and a work's window code for the work to
 /// be proposed. At most 11 keeps the 2-bit probes exact (see the module documentation).
@@ -42,6 +42,8 @@ const MIN_GRID_DEVIATION: f64 = 2.0;
 const TABLES: usize = 4;
 const CODE_SIDE: usize = 8;
 
+/// The windows of a work's grid, `(share, left, top)` as fractions of its width and height;
+/// the first is the whole grid.
 fn windows() -> [(f64, f64, f64); WINDOWS] {
     let mut out = [(1.0, 0.0, 0.0); WINDOWS];
     let mut i = 1;
@@ -56,12 +58,19 @@ fn windows() -> [(f64, f64, f64); WINDOWS] {
     out
 }
 
-/// The 64-bit layout code of the window `(share, left, top)` of a luma grid; `None` for an
+/// The layout codes of every window of a luma grid, the whole grid's first; `None` for an
 /// empty or flat grid.
-pub fn layout_code(grid: &Appearance, window: (f64, f64, f64)) -> Option<u64> {
-    if grid.is_empty() || deviation(&grid.cells) < MIN_GRID_DEVIATION {
-        return None;
-    }
+pub fn layout_codes(grid: &Appearance) -> Option<[u64; WINDOWS]> {
+    has_layout(grid).then(|| windows().map(|window| window_code(grid, window)))
+}
+
+/// Whether the grid is neither empty nor flat.
+fn has_layout(grid: &Appearance) -> bool {
+    !grid.is_empty() && deviation(&grid.cells) >= MIN_GRID_DEVIATION
+}
+
+/// The 64-bit layout code of the window `(share, left, top)` of a non-empty luma grid.
+fn window_code(grid: &Appearance, window: (f64, f64, f64)) -> u64 {
     let (share, left, top) = window;
     let (w, h) = (f64::from(grid.width), f64::from(grid.height));
     let samples: Vec<f64> = (0..CODE_SIDE * CODE_SIDE)
@@ -74,13 +83,11 @@ pub fn layout_code(grid: &Appearance, window: (f64, f64, f64)) -> Option<u64> {
     let mut sorted = samples.clone();
     sorted.sort_by(f64::total_cmp);
     let median = (sorted[31] + sorted[32]) / 2.0;
-    Some(
-        samples
-            .iter()
-            .enumerate()
-            .filter(|&(_, &s)| s > median)
-            .fold(0u64, |code, (i, _)| code | 1 << i),
-    )
+    samples
+        .iter()
+        .enumerate()
+        .filter(|&(_, &s)| s > median)
+        .fold(0u64, |code, (i, _)| code | 1 << i)
 }
 
 fn deviation(cells: &[u8]) -> f64 {
@@ -140,11 +147,7 @@ impl LayoutIndex {
         if !appearance.has_chroma() {
             return;
         }
-        let Some(codes) = windows()
-            .into_iter()
-            .map(|window| layout_code(appearance, window))
-            .collect::<Option<Vec<u64>>>()
-        else {
+        let Some(codes) = layout_codes(appearance) else {
             return;
         };
         let slots = codes
@@ -207,9 +210,10 @@ impl LayoutIndex {
         top: usize,
     ) -> (Vec<LayoutCandidate>, LayoutStats) {
         let mut stats = LayoutStats::default();
-        let Some(code) = layout_code(query, windows()[0]) else {
+        if !has_layout(query) {
             return (Vec::new(), stats);
-        };
+        }
+        let code = window_code(query, windows()[0]);
         let mut best: HashMap<u64, u32> = HashMap::new();
         for (t, table) in self.tables.iter().enumerate() {
             let key = substring(code, t);
