@@ -49,14 +49,16 @@ pub enum MediaSource {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchSummary {
     pub decision: Decision,
-    /// `exact_bytes`, `pdq`, `phash` or `local_features`; absent when the media matched
-    /// nothing.
+    /// `exact_bytes`, `pdq`, `phash`, `local_features` (keypoints a transform explains) or
+    /// `local_appearance` (no keypoints: the two pictures' coarse grids were aligned); absent
+    /// when the media matched nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<String>,
     /// The deciding perceptual hash's Hamming distance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
-    /// When local features decided: how many of them a geometric transform explains.
+    /// When keypoints decided (`local_features`): how many of them a geometric transform
+    /// explains.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inliers: Option<u32>,
     /// The publisher declared the work although the media does not match it.
@@ -82,6 +84,11 @@ pub fn choose_work(
                 Evidence::ExactBytes => ("exact_bytes", None, None),
                 Evidence::Pdq { distance, .. } => ("pdq", Some(distance), None),
                 Evidence::Phash { distance, .. } => ("phash", Some(distance), None),
+                // An aligned match has no inliers to count; recording 0 would read as a match
+                // that nothing supports.
+                Evidence::LocalFeatures(local) if local.aligned_by_appearance => {
+                    ("local_appearance", None, None)
+                }
                 Evidence::LocalFeatures(local) => ("local_features", None, Some(local.inliers)),
             };
             Ok((
@@ -307,6 +314,7 @@ pub fn media_matches_record(file: &Fingerprints, recorded_media: &Value) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fingerprint::local::LocalEvidence;
     use crate::fingerprint::{Candidate, Dihedral};
 
     fn candidate(work_id: i64, decision: Decision, evidence: Evidence) -> Candidate {
@@ -349,6 +357,38 @@ mod tests {
         assert_eq!(summary.decision, Decision::Possible);
         assert_eq!(summary.distance, Some(44));
         assert!(!summary.declared_without_match);
+    }
+
+    #[test]
+    fn the_summary_says_whether_keypoints_or_an_alignment_decided_a_partial_copy() {
+        let local = |inliers, aligned_by_appearance| LocalEvidence {
+            inliers,
+            correspondences: 40,
+            scale: 1.2,
+            rotation_degrees: 0.0,
+            translation: [0.1, 0.0],
+            work_region: [0.1, 0.1, 0.9, 0.9],
+            appearance_correlation: Some(0.99),
+            decided_by_appearance: false,
+            aligned_by_appearance,
+            chroma_residual: aligned_by_appearance.then_some(3.0),
+        };
+        let by_keypoints = outcome(vec![candidate(
+            4,
+            Decision::Match,
+            Evidence::LocalFeatures(local(23, false)),
+        )]);
+        let (_, summary) = choose_work(&by_keypoints, None, false).unwrap();
+        assert_eq!(summary.evidence.as_deref(), Some("local_features"));
+        assert_eq!(summary.inliers, Some(23));
+        let aligned = outcome(vec![candidate(
+            4,
+            Decision::Match,
+            Evidence::LocalFeatures(local(0, true)),
+        )]);
+        let (_, summary) = choose_work(&aligned, None, false).unwrap();
+        assert_eq!(summary.evidence.as_deref(), Some("local_appearance"));
+        assert_eq!(summary.inliers, None);
     }
 
     #[test]

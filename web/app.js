@@ -238,7 +238,8 @@ function describeEvidence(evidence) {
       const [left, top, right, bottom] = evidence.work_region || [0, 0, 1, 1];
       const shown = Math.round((right - left) * (bottom - top) * 100);
       const turn = Math.abs(evidence.rotation_degrees) >= 0.5 ? `, turned ${evidence.rotation_degrees.toFixed(1)}°` : "";
-      return `part of it: about ${shown}% of the work (${evidence.inliers} matching details${turn})`;
+      const support = evidence.aligned_by_appearance ? "its layout and colours line up" : `${evidence.inliers} matching details`;
+      return `part of it: about ${shown}% of the work (${support}${turn})`;
     }
     default:
       return evidence.kind;

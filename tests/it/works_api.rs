@@ -602,6 +602,25 @@ async fn a_crop_of_a_smooth_picture_is_found_by_aligning_its_appearance() {
         assert!((seen - expected).abs() < 0.06, "{evidence}");
     }
 
+    // Attributed, the log records that an alignment decided, not "local features, 0 inliers".
+    let publisher = app.token("newsroom", Role::Publisher);
+    let recorded = app
+        .post_form(
+            "/v1/attributions",
+            Some(&publisher),
+            crate::attributions_api::USE,
+            Some(&crop),
+        )
+        .await;
+    assert_eq!(recorded.status, 201, "{}", recorded.text());
+    let recorded = recorded.json();
+    assert_eq!(recorded["attribution"]["work_id"].as_i64(), Some(id));
+    let receipt: Receipt = serde_json::from_value(recorded["receipt"].clone()).unwrap();
+    let entry = verify_receipt(&receipt, &app.verifier()).unwrap().entry;
+    let summary = &entry.body.data["match"];
+    assert_eq!(summary["evidence"], "local_appearance", "{summary}");
+    assert!(summary.get("inliers").is_none(), "{summary}");
+
     // The same shading in other colours is another picture.
     let recoloured = crop_to_jpeg(&smooth_picture(true), [0.15, 0.15, 1.0, 1.0]);
     let other = app
