@@ -180,7 +180,7 @@ fn main() {
         let started = Instant::now();
         // In batches, so that only one batch of filler features is in memory at a time.
         while index.len() < size {
-            let batch: Vec<(u64, LocalFeatures)> = (0..(size - index.len()).min(250_000))
+            let batch: Vec<(u64, LocalFeatures)> = (0..(size - index.len()).min(100_000))
                 .map(|k| {
                     let id = FILLER + (fillers + k) as u64;
                     (id, filler(id, &pool, &layouts))
