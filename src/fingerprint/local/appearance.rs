@@ -347,9 +347,18 @@ pub fn align(
         return None;
     }
     let pair = Pair::of(work, work_size, query, query_size)?;
+    // Scored on the best-agreeing cells too, as the winner is judged: by plain correlation
+    // alone a rotation's black corners steered the coarse pass to a neighbouring transform,
+    // and on mostly flat illustrations the winner's best-agreeing cells were flat ones only
+    // (correlation 0). Not on them alone: on a two-tone picture any transform that keeps the
+    // tones apart explains 80% of the cells perfectly, and the plain correlation tells those
+    // apart. Measured: docs/BENCHMARKS-fingerprint.md, "Alignment search score".
     let score = |h: &Hypothesis, stride: usize| {
         let pairs = pair.luma_pairs(&h.transform(&pair), stride);
-        (pairs.len() * stride * stride >= MIN_OVERLAP_CELLS).then(|| pearson(&pairs))
+        (pairs.len() * stride * stride >= MIN_OVERLAP_CELLS).then(|| {
+            let plain = pearson(&pairs);
+            (plain + pearson(&best_explained(pairs, KEPT_SHARE))) / 2.0
+        })
     };
     let mut coarse: Vec<(f64, Hypothesis)> = Vec::new();
     for &share in &ALIGN_SHARES {
@@ -494,13 +503,26 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
 
 /// The `share` of `pairs` with the smallest residuals from the least-squares line through all
 /// of them (least trimmed squares in one step: enough to set an overlay's cells aside).
-fn best_explained(mut pairs: Vec<(f64, f64)>, share: f64) -> Vec<(f64, f64)> {
-    let n = pairs.len() as f64;
+fn best_explained(pairs: Vec<(f64, f64)>, share: f64) -> Vec<(f64, f64)> {
+    let keep = ((pairs.len() as f64 * share).ceil() as usize).max(2);
+    if keep >= pairs.len() {
+        return pairs;
+    }
     let line = Line::through(&pairs);
-    let residual = |&(x, y): &(f64, f64)| (y - line.mean_b - line.slope * (x - line.mean_a)).abs();
-    pairs.sort_by(|p, q| residual(p).total_cmp(&residual(q)));
-    pairs.truncate(((n * share).ceil() as usize).max(2));
-    pairs
+    let mut ranked: Vec<(f64, (f64, f64))> = pairs
+        .into_iter()
+        .map(|(x, y)| {
+            (
+                (y - line.mean_b - line.slope * (x - line.mean_a)).abs(),
+                (x, y),
+            )
+        })
+        .collect();
+    // Which pairs are kept is all that matters, not their order: a selection, not a sort
+    // (the alignment's search calls this for every hypothesis).
+    ranked.select_nth_unstable_by(keep - 1, |a, b| a.0.total_cmp(&b.0));
+    ranked.truncate(keep);
+    ranked.into_iter().map(|(_, pair)| pair).collect()
 }
 
 /// The least-squares line `b = mean_b + slope * (a - mean_a)` through `(a, b)` pairs (slope 0
