@@ -239,8 +239,9 @@ impl CandidateIndex {
     /// [`Self::insert`] would merge the pending postings about 64 times per doubling.
     ///
     /// The postings go straight into one sorted run per table (8 bytes a posting), not
-    /// through the pending maps: those hold a small vector per key, about 70 bytes a posting
-    /// when nearly every key is new, which took a load of 10^6 works past 22 GB.
+    /// through the pending maps: those hold a small vector per key, an estimated 70 bytes a
+    /// posting (map slot, vector header, smallest allocation) when nearly every key is new;
+    /// loading 10^6 works that way went past 22 GB.
     pub fn extend<'a>(&mut self, works: impl IntoIterator<Item = (u64, &'a LocalFeatures)>) {
         let mut fresh: Vec<Vec<u64>> = vec![Vec::new(); self.tables.len()];
         for (work, features) in works {
@@ -350,8 +351,8 @@ impl CandidateIndex {
                 }
             }
             // Only the new postings need sorting; the stable sort then finds the two ascending
-            // runs and merges them in one pass, where sorting everything again made loading
-            // 10^6 works in batches quadratic.
+            // runs and merges them in one pass, where sorting everything again would make each
+            // batch of a large load dearer than the last.
             entries[built_end..].sort_unstable();
             entries.sort();
             let mut offsets = vec![0u32; BUCKETS + 1];

@@ -424,8 +424,9 @@ pub fn verify_pair(
 ///
 /// Only works the layout index proposed get here (at most 4 an upload): the search is a few
 /// hundred hypotheses over a few hundred cells, and together the alignments raised the local
-/// stage's mean CPU time by about 2 ms an upload on the robustness corpus
-/// (`docs/BENCHMARKS-fingerprint.md`, "Smooth pictures").
+/// stage's mean CPU time by about 2 ms an upload on the robustness corpus, and the trimmed
+/// search score by 0.5 ms more (`docs/BENCHMARKS-fingerprint.md`, "Smooth pictures" and
+/// "Alignment search score").
 pub fn align_pair(
     query: &LocalFeatures,
     work: &LocalFeatures,
