@@ -120,7 +120,7 @@ fn main() {
                 let run_local = local_always || global.decision != Decision::Match;
                 let local_cpu_started = thread_cpu_ns();
                 let (outcome, local_best, local_true) = if run_local {
-                    let query = local::extract(&working);
+                    let query = local::extract_upload(&working);
                     let found = candidates.candidates(&query, VERIFY_TOP);
                     let verified = local::verify_candidates(&query, &found, &params, |id| {
                         features.get(&id).cloned()
@@ -185,6 +185,11 @@ fn main() {
                         a.plain_correlation
                     ]))
                 };
+                // Rows of the feature image a caption band leaves, when one was found.
+                let uncovered_rows = local_true.as_ref().and_then(|(query, _)| {
+                    let u = query.uncovered.as_ref()?;
+                    Some([u.top, u.bottom, query.height])
+                });
                 let local_aligned: Option<Vec<serde_json::Value>> =
                     local_true.as_ref().map(|(query, found)| {
                         let mut out: Vec<serde_json::Value> = found
@@ -201,6 +206,12 @@ fn main() {
                         }
                         out
                     });
+                // The true work aligned with what a caption band leaves of the query, when one
+                // was found: the same fields as above.
+                let local_aligned_uncovered = local_true.as_ref().and_then(|(query, _)| {
+                    let (view, _) = query.uncovered_view()?;
+                    (expected >= 0).then(|| aligned_of(&view, expected as u64, None))?
+                });
                 let local_relaxed: Option<Vec<serde_json::Value>> =
                     local_true.as_ref().map(|(query, found)| {
                         found
@@ -286,6 +297,8 @@ fn main() {
                     "local_relaxed": local_relaxed,
                     "local_aligned": local_aligned,
                     "local_cpu_ms": local_cpu_ms,
+                    "uncovered_rows": uncovered_rows,
+                    "local_aligned_uncovered": local_aligned_uncovered,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,
                     "pdq": fp.pdq,

@@ -94,6 +94,7 @@ fn filler(id: u64, pool: &[Descriptor], layouts: &[Appearance]) -> LocalFeatures
         height,
         features,
         appearance,
+        uncovered: None,
     }
 }
 

@@ -55,10 +55,16 @@ fuzz_target!(|data: &[u8]| {
         assert!(bytes.len() <= 8 * 1024);
         let parsed = LocalFeatures::from_bytes(&bytes).expect("our own bytes parse");
         assert_eq!(parsed, features);
+        // Matched as an upload against itself registered: with its caption bands, if any,
+        // set aside as well.
+        let upload = local::extract_upload(&working);
+        if let Some(u) = &upload.uncovered {
+            assert!(u.top < u.bottom && u.bottom <= upload.height);
+        }
         let mut candidates = CandidateIndex::default();
         candidates.insert(1, &features);
-        let found = candidates.candidates(&features, local::VERIFY_TOP);
-        let verified = local::verify_candidates(&features, &found, &GeometryParams::default(), |_| {
+        let found = candidates.candidates(&upload, local::VERIFY_TOP);
+        let verified = local::verify_candidates(&upload, &found, &GeometryParams::default(), |_| {
             Some(features.clone())
         });
         let size = (f64::from(features.width), f64::from(features.height));
@@ -68,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(own.luma.correlation.is_finite() && own.chroma_residual.is_finite());
         }
         for m in &verified {
-            if let Some(evidence) = LocalEvidence::of(&m.verification, &features, &features) {
+            if let Some(evidence) = LocalEvidence::of(&m.verification, &upload, &features) {
                 assert!(evidence.work_region.iter().all(|v| (0.0..=1.0).contains(v)));
             }
         }

@@ -209,6 +209,8 @@ pub fn fingerprint_keeping_image(
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub fingerprints: Fingerprints,
+    /// Extracted as an upload's ([`local::extract_upload`]): before it is stored, the image is
+    /// matched against the registry as any upload is. What is stored is its whole features.
     pub local: local::LocalFeatures,
     /// At most `max_side` pixels a side (see [`thumbnail`]).
     pub thumbnail: Vec<u8>,
@@ -224,7 +226,7 @@ pub fn analyse_for_registration(
     let working = decode::decode(bytes, limits)?;
     Ok(Registration {
         fingerprints: fingerprint_working(Sha256Digest::of(bytes), &working)?,
-        local: local::extract(&working),
+        local: local::extract_upload(&working),
         thumbnail: thumbnail::thumbnail(&working, max_side)?,
     })
 }

@@ -228,7 +228,7 @@ impl Registry {
         if global.decision == Decision::Match {
             return Ok((global, false));
         }
-        let local = local::extract(working);
+        let local = local::extract_upload(working);
         Ok((self.with_local_stage(global, &local, store)?, true))
     }
 

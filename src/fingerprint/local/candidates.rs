@@ -41,7 +41,7 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 
-use super::layouts::{LayoutIndex, LAYOUT_TOP};
+use super::layouts::{LayoutCandidate, LayoutIndex, LAYOUT_TOP};
 use super::LocalFeatures;
 
 /// The maps a query probes tens of thousands of times (8 tables x 33 keys x 200 features):
@@ -438,20 +438,15 @@ impl CandidateIndex {
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.work.cmp(&b.work)));
         out.truncate(top);
-        let (proposals, layout_stats) = self
-            .layouts
-            .nearest_with_stats(&query.appearance, LAYOUT_TOP);
-        stats.layout_postings_read = layout_stats.postings_read;
-        stats.layout_crowded_keys = layout_stats.crowded_keys;
-        for proposed in proposals {
-            match out.iter_mut().find(|c| c.work == proposed.work) {
-                Some(voted) => voted.layout_distance = Some(proposed.distance),
-                None => out.push(CandidateWork {
-                    work: proposed.work,
-                    votes: 0,
-                    score: 0.0,
-                    layout_distance: Some(proposed.distance),
-                }),
+        // An upload with a caption is looked up by what the caption leaves of it too: the
+        // bar changes its whole layout's code.
+        let uncovered = query.uncovered.as_ref().map(|u| &u.appearance);
+        for appearance in std::iter::once(&query.appearance).chain(uncovered) {
+            let (proposals, layout_stats) = self.layouts.nearest_with_stats(appearance, LAYOUT_TOP);
+            stats.layout_postings_read += layout_stats.postings_read;
+            stats.layout_crowded_keys += layout_stats.crowded_keys;
+            for proposed in proposals {
+                propose(&mut out, proposed);
             }
         }
         (out, stats)
@@ -478,6 +473,25 @@ impl CandidateIndex {
 }
 
 /// A posting as the merge sorts it: the key above the slot.
+/// Marks `proposed` as a layout proposal among `out`, or adds it with no votes; a work
+/// proposed twice keeps its nearer distance.
+fn propose(out: &mut Vec<CandidateWork>, proposed: LayoutCandidate) {
+    match out.iter_mut().find(|c| c.work == proposed.work) {
+        Some(listed) => {
+            let nearest = listed
+                .layout_distance
+                .map_or(proposed.distance, |d| d.min(proposed.distance));
+            listed.layout_distance = Some(nearest);
+        }
+        None => out.push(CandidateWork {
+            work: proposed.work,
+            votes: 0,
+            score: 0.0,
+            layout_distance: Some(proposed.distance),
+        }),
+    }
+}
+
 fn posting(key: u32, slot: u32) -> u64 {
     (u64::from(key) << 32) | u64::from(slot)
 }

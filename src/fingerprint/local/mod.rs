@@ -14,7 +14,9 @@
 //! Then: [`matching`] pairs a query's features with one work's (mutual nearest neighbours with
 //! a ratio test), [`geometry`] accepts the pairing only when a similarity transform explains
 //! enough of it, and [`candidates`] finds the few works worth verifying without touching the
-//! others.
+//! others. Smooth works, which have too few corners for that, are proposed by their coarse
+//! layout ([`layouts`]) and aligned by their appearance grids ([`appearance`]); an upload's
+//! caption band ([`caption`]) is set aside for both.
 //!
 //! Literature: E. Rosten, T. Drummond, "Machine learning for high-speed corner detection"
 //! (ECCV 2006, FAST); C. Harris, M. Stephens, "A combined corner and edge detector" (1988);
@@ -27,6 +29,7 @@
 
 pub mod appearance;
 pub mod candidates;
+pub mod caption;
 pub mod describe;
 pub mod detect;
 mod filters;
@@ -39,6 +42,7 @@ mod scene;
 use image::GrayImage;
 use serde::{Deserialize, Serialize};
 
+use super::borders::{crop, Rect};
 use super::decode::{resize_packed, working_dims, WorkingImage};
 
 pub use appearance::{Appearance, AppearanceAgreement};
@@ -144,6 +148,18 @@ pub struct LocalFeatures {
     /// Mean luma of a coarse grid over the same image; empty for features stored before it
     /// existed (format version 1).
     pub appearance: Appearance,
+    /// An upload's: what its caption bands leave of it, when it has any ([`caption`]). Never
+    /// stored: a work is compared whole.
+    pub uncovered: Option<Uncovered>,
+}
+
+/// The rows of an upload's feature image its caption bands leave, and their appearance
+/// alone: a crop of the work when the upload is a captioned copy.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Uncovered {
+    pub top: u16,
+    pub bottom: u16,
+    pub appearance: Appearance,
 }
 
 impl LocalFeatures {
@@ -180,6 +196,20 @@ impl LocalFeatures {
         out.push(a.chroma_height);
         out.extend(a.chroma.iter().flatten());
         out
+    }
+
+    /// The upload as its caption bands leave it, without keypoints, and the row it starts at:
+    /// what the layout index and [`align_pair`] compare as a crop.
+    pub fn uncovered_view(&self) -> Option<(LocalFeatures, u16)> {
+        let u = self.uncovered.as_ref()?;
+        let view = LocalFeatures {
+            width: self.width,
+            height: u.bottom - u.top,
+            features: Vec::new(),
+            appearance: u.appearance.clone(),
+            uncovered: None,
+        };
+        Some((view, u.top))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LocalFeaturesError> {
@@ -279,6 +309,7 @@ impl LocalFeatures {
             height,
             features,
             appearance,
+            uncovered: None,
         })
     }
 }
@@ -300,6 +331,35 @@ pub fn extract(working: &WorkingImage) -> LocalFeatures {
         features.appearance =
             std::mem::take(&mut features.appearance).with_chroma_of_rgb(&working.rgb, w, h);
     }
+    features
+}
+
+/// Local features of an upload: [`extract`], and what its caption bands leave of it
+/// ([`Uncovered`]) when it has any.
+pub fn extract_upload(working: &WorkingImage) -> LocalFeatures {
+    let mut features = extract(working);
+    let (w, h) = (working.work_width, working.work_height);
+    if features.appearance.is_empty() || working.rgb.len() != w * h * 3 {
+        return features;
+    }
+    let Some(rows) = caption::uncovered_rows(&working.luma8, w, h) else {
+        return features;
+    };
+    let rect = Rect {
+        x0: 0,
+        y0: rows.start,
+        x1: w,
+        y1: rows.end,
+    };
+    let appearance = Appearance::of_luma(&crop(&working.luma8, w, 1, rect), w, rows.len())
+        .with_chroma_of_rgb(&crop(&working.rgb, w, 3, rect), w, rows.len());
+    // The bands' rows in the feature image, which may be smaller than the working image.
+    let to_features = |y: usize| (y * usize::from(features.height) / h) as u16;
+    features.uncovered = Some(Uncovered {
+        top: to_features(rows.start),
+        bottom: to_features(rows.end),
+        appearance,
+    });
     features
 }
 
@@ -352,6 +412,7 @@ pub fn extract_from_luma(luma: &[u8], width: usize, height: usize) -> LocalFeatu
         height: h as u16,
         appearance: Appearance::of_luma(base.as_raw(), w as usize, h as usize),
         features,
+        uncovered: None,
     }
 }
 
@@ -454,6 +515,34 @@ pub fn align_pair(
     })
 }
 
+/// [`align_pair`] on the whole upload and, when it has caption bands, on what they leave
+/// ([`Uncovered`]); the one whose luma agrees better when both do.
+fn align_upload(
+    query: &LocalFeatures,
+    work: &LocalFeatures,
+    params: &GeometryParams,
+    keypoints: &Verification,
+) -> Option<Verification> {
+    let whole = align_pair(query, work, params, keypoints);
+    let uncovered = query.uncovered_view().and_then(|(view, top)| {
+        let mut aligned = align_pair(&view, work, params, keypoints)?;
+        // Back to the whole upload's coordinates: the view starts `top` rows down.
+        let shift = |t: &mut Similarity| t.translation[1] += f64::from(top);
+        if let Some(t) = aligned.transform.as_mut() {
+            shift(t);
+        }
+        if let Some(a) = aligned.alignment.as_mut() {
+            shift(&mut a.transform);
+        }
+        Some(aligned)
+    });
+    let correlation = |v: &Verification| v.appearance.unwrap_or(f64::NEG_INFINITY);
+    [whole, uncovered]
+        .into_iter()
+        .flatten()
+        .max_by(|a, b| correlation(a).total_cmp(&correlation(b)))
+}
+
 /// How many of the index's best candidates [`search`] should verify. Ranking by shared
 /// descriptors is rough on flat-shaded pictures, whose sharp corners all look alike: on the
 /// generated test scenes with a caption bar over them the true work ranked 11th of 28 by
@@ -510,7 +599,7 @@ pub fn verify_candidates(
             let work = features_of(c.work)?;
             let mut verification = verify_pair(query, &work, params);
             if !verification.is_match() && c.layout_distance.is_some() {
-                if let Some(aligned) = align_pair(query, &work, params, &verification) {
+                if let Some(aligned) = align_upload(query, &work, params, &verification) {
                     verification = aligned;
                 }
             }

@@ -540,6 +540,7 @@ fn features_stored_before_the_chroma_grid_are_still_read() {
             cells: vec![100; 24 * 24],
             ..Appearance::default()
         },
+        uncovered: None,
     };
     let mut bytes = old.to_bytes();
     bytes[3] = 2;
@@ -747,4 +748,57 @@ fn a_smooth_picture_without_corners_is_found_by_its_layout_and_aligned() {
         found.luma.correlation > 0.98 && found.chroma_residual > 20.0,
         "{found:?}"
     );
+}
+
+#[test]
+fn a_smooth_picture_under_a_caption_is_aligned_by_what_the_caption_leaves() {
+    let work_img = smooth_picture(false);
+    let work = features(&png(&work_img));
+    let mut index = CandidateIndex::default();
+    index.insert(1, &work);
+    let upload = decode(&jpeg(&caption_bar(&work_img), 85), &DecodeLimits::default()).unwrap();
+    let query = extract_upload(&upload);
+    let uncovered = query.uncovered.as_ref().expect("the caption is found");
+    // The bar covers the bottom 15% (54 of 360 rows); the letters' anti-aliasing may blur
+    // its edge by a row or two.
+    assert!(
+        uncovered.top == 0 && (303..=306).contains(&uncovered.bottom),
+        "{uncovered:?}"
+    );
+
+    let params = GeometryParams::default();
+    let search_by =
+        |query: &LocalFeatures| search(&index, query, VERIFY_TOP, &params, |_| Some(work.clone()));
+    let found = search_by(&query);
+    let hit = found.first().expect("proposed");
+    assert!(hit.verification.is_match(), "{hit:?}");
+    let evidence = hit.evidence.expect("evidence");
+    assert!(evidence.aligned_by_appearance, "{evidence:?}");
+    // The whole work, unmoved: what the caption leaves is its top 85%.
+    let t = hit.verification.transform.unwrap();
+    let error = transform_error(&t, &Similarity::identity(), 480, 360);
+    assert!(error < 24.0, "{error} px: {evidence:?}");
+    assert!(evidence.work_region[3] > 0.95, "{evidence:?}");
+
+    // Compared whole, as before captions were set aside, the bar decides: no match.
+    let whole = LocalFeatures {
+        uncovered: None,
+        ..query.clone()
+    };
+    assert!(!search_by(&whole).iter().any(|m| m.verification.is_match()));
+
+    // The work itself has no caption, and a different picture under the same caption is no
+    // copy of it.
+    assert_eq!(
+        extract_upload(&decode(&png(&work_img), &DecodeLimits::default()).unwrap()).uncovered,
+        None
+    );
+    let other = decode(
+        &jpeg(&caption_bar(&smooth_picture(true)), 85),
+        &DecodeLimits::default(),
+    )
+    .unwrap();
+    let other = extract_upload(&other);
+    assert!(other.uncovered.is_some());
+    assert!(!search_by(&other).iter().any(|m| m.verification.is_match()));
 }
