@@ -206,11 +206,19 @@ fn main() {
                         }
                         out
                     });
-                // The true work aligned with what a caption band leaves of the query, when one
-                // was found: the same fields as above.
-                let local_aligned_uncovered = local_true.as_ref().and_then(|(query, _)| {
+                // When a caption band was found: every layout-proposed work, and the true one,
+                // aligned with what the band leaves of the query; the same fields as above.
+                let local_aligned_uncovered = local_true.as_ref().and_then(|(query, found)| {
                     let (view, _) = query.uncovered_view()?;
-                    (expected >= 0).then(|| aligned_of(&view, expected as u64, None))?
+                    let mut out: Vec<serde_json::Value> = found
+                        .iter()
+                        .filter(|c| c.layout_distance.is_some() && c.work != expected as u64)
+                        .filter_map(|c| aligned_of(&view, c.work, c.layout_distance))
+                        .collect();
+                    if expected >= 0 {
+                        out.extend(aligned_of(&view, expected as u64, None));
+                    }
+                    Some(out)
                 });
                 let local_relaxed: Option<Vec<serde_json::Value>> =
                     local_true.as_ref().map(|(query, found)| {

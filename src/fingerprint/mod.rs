@@ -209,9 +209,11 @@ pub fn fingerprint_keeping_image(
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub fingerprints: Fingerprints,
-    /// Extracted as an upload's ([`local::extract_upload`]): before it is stored, the image is
-    /// matched against the registry as any upload is. What is stored is its whole features.
+    /// What is stored of its local features ([`local::extract`]).
     pub local: local::LocalFeatures,
+    /// The same as an upload's ([`local::as_upload`]): before it is stored, the image is
+    /// matched against the registry as any upload is.
+    pub local_as_upload: local::LocalFeatures,
     /// At most `max_side` pixels a side (see [`thumbnail`]).
     pub thumbnail: Vec<u8>,
 }
@@ -224,9 +226,11 @@ pub fn analyse_for_registration(
     max_side: u32,
 ) -> Result<Registration, FingerprintError> {
     let working = decode::decode(bytes, limits)?;
+    let local = local::extract(&working);
     Ok(Registration {
         fingerprints: fingerprint_working(Sha256Digest::of(bytes), &working)?,
-        local: local::extract_upload(&working),
+        local_as_upload: local::as_upload(local.clone(), &working),
+        local,
         thumbnail: thumbnail::thumbnail(&working, max_side)?,
     })
 }

@@ -201,12 +201,13 @@ impl Service {
         let fingerprint::Registration {
             fingerprints,
             local,
+            local_as_upload: query_local,
             thumbnail: preview,
         } = self.analyse_for_registration(image).await?;
         // Refuse early what is sure to be refused, over both stages; the sequencer checks the
         // global stage again under the lock.
         let registry = self.registry.clone();
-        let (query, query_local) = (fingerprints.clone(), local.clone());
+        let query = fingerprints.clone();
         let outcome = self
             .blocking(move |store| {
                 Ok(registry.with_local_stage(registry.query(&query), &query_local, store)?)

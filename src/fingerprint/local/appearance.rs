@@ -27,6 +27,16 @@ pub const APPEARANCE_SIDE: usize = 22;
 /// shape apart (an orange sky and a violet one correlate in luma).
 pub const CHROMA_SIDE: usize = 6;
 
+/// Longest side of an upload's chroma grid, in cells. A work's 6 x 6 cells are each compared
+/// with the mean of the upload's chroma over the cell's footprint under the transform; read
+/// off a grid as coarse as the work's, that mean was a blend of neighbouring cells wherever
+/// the two grids do not line up (a crop, or what a caption leaves), enough to push a true
+/// copy's residual past the threshold on colourful works.
+pub const UPLOAD_CHROMA_SIDE: usize = 24;
+
+/// Points a side sampled over a work chroma cell's footprint (16 a cell).
+const FOOTPRINT_SAMPLES: usize = 4;
+
 /// Share of the overlapping cells the agreement is measured on: those the best linear map
 /// from work to query luma explains best. A caption bar or a corner logo covers up to a sixth
 /// of a copy and would otherwise decide the measure; two pictures that share only such an
@@ -90,7 +100,18 @@ impl Appearance {
     ///
     /// # Panics
     /// If `rgb.len() != width * height * 3`.
-    pub fn with_chroma_of_rgb(mut self, rgb: &[u8], width: usize, height: usize) -> Self {
+    pub fn with_chroma_of_rgb(self, rgb: &[u8], width: usize, height: usize) -> Self {
+        self.with_chroma_grid(rgb, width, height, CHROMA_SIDE)
+    }
+
+    /// [`Appearance::with_chroma_of_rgb`] for an upload: a finer grid, [`UPLOAD_CHROMA_SIDE`]
+    /// cells a side, over which each work cell's footprint is averaged when the two are
+    /// compared ([`align`]). Never stored.
+    pub fn with_upload_chroma_of_rgb(self, rgb: &[u8], width: usize, height: usize) -> Self {
+        self.with_chroma_grid(rgb, width, height, UPLOAD_CHROMA_SIDE)
+    }
+
+    fn with_chroma_grid(mut self, rgb: &[u8], width: usize, height: usize, side: usize) -> Self {
         assert_eq!(
             rgb.len(),
             width * height * 3,
@@ -99,7 +120,7 @@ impl Appearance {
         if width == 0 || height == 0 {
             return self;
         }
-        let (w, h) = working_dims(width as u32, height as u32, CHROMA_SIDE as u32);
+        let (w, h) = working_dims(width as u32, height as u32, side as u32);
         // BT.601 chroma is linear in RGB, so the chroma of each cell's mean colour is the mean
         // of its chroma: one area resize of the colour image does it.
         let Ok(means) = resize_packed(
@@ -462,6 +483,29 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
     let cell_h = pair.work_size.1 / ch as f64;
     let to_grid_x = f64::from(query.chroma_width) / pair.query_size.0;
     let to_grid_y = f64::from(query.chroma_height) / pair.query_size.1;
+    // The query's mean chroma over the part of a work cell's footprint inside the query.
+    let footprint_mean = |x: usize, y: usize| {
+        let (mut sum, mut n) = ([0.0, 0.0], 0.0);
+        for i in 0..FOOTPRINT_SAMPLES {
+            for j in 0..FOOTPRINT_SAMPLES {
+                let at = |cell: usize, k: usize, size: f64| {
+                    (cell as f64 + (k as f64 + 0.5) / FOOTPRINT_SAMPLES as f64) * size
+                };
+                let [qx, qy] = transform.apply([at(x, i, cell_w), at(y, j, cell_h)]);
+                if pair.inside_query(qx, qy) {
+                    let [cb, cr] = query.sample_chroma(qx * to_grid_x, qy * to_grid_y);
+                    sum = [sum[0] + cb, sum[1] + cr];
+                    n += 1.0;
+                }
+            }
+        }
+        if n > 0.0 {
+            [sum[0] / n, sum[1] / n]
+        } else {
+            let [qx, qy] = transform.apply([(x as f64 + 0.5) * cell_w, (y as f64 + 0.5) * cell_h]);
+            query.sample_chroma(qx * to_grid_x, qy * to_grid_y)
+        }
+    };
     let mut pairs: Vec<([f64; 2], [f64; 2])> = Vec::with_capacity(cw * ch);
     for y in 0..ch {
         for x in 0..cw {
@@ -470,7 +514,7 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
             if pair.inside_query(qx, qy) {
                 let [cb, cr] = work.chroma[y * cw + x];
                 let own = [f64::from(cb) - 128.0, f64::from(cr) - 128.0];
-                pairs.push((own, query.sample_chroma(qx * to_grid_x, qy * to_grid_y)));
+                pairs.push((own, footprint_mean(x, y)));
             }
         }
     }
@@ -677,6 +721,56 @@ mod tests {
             assert!(found.luma.correlation >= 0.98, "{degrees}: {found:?}");
             assert!(found.chroma_residual <= 6.0, "{degrees}: {found:?}");
         }
+    }
+
+    /// A picture whose colours change at about the chroma cells' scale, `w` x `h`: packed RGB.
+    fn colourful(w: usize, h: usize) -> Vec<u8> {
+        let wave =
+            |v: f64, turns: f64| (128.0 + 100.0 * (v * turns * std::f64::consts::TAU).sin()) as u8;
+        (0..h)
+            .flat_map(|y| {
+                (0..w).flat_map(move |x| {
+                    let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
+                    [wave(fx, 2.5), 120, wave(fy + 0.1, 2.0)]
+                })
+            })
+            .collect()
+    }
+
+    fn grids(rgb: &[u8], w: usize, h: usize, upload: bool) -> Appearance {
+        let luma: Vec<u8> = rgb
+            .chunks_exact(3)
+            .map(|p| {
+                (0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])) as u8
+            })
+            .collect();
+        let grids = Appearance::of_luma(&luma, w, h);
+        if upload {
+            grids.with_upload_chroma_of_rgb(rgb, w, h)
+        } else {
+            grids.with_chroma_of_rgb(rgb, w, h)
+        }
+    }
+
+    #[test]
+    fn a_crops_colours_are_compared_over_each_work_cells_footprint() {
+        let (w, h) = (480usize, 360usize);
+        let rgb = colourful(w, h);
+        let work = grids(&rgb, w, h, false);
+        // The top 86% (what a caption bar over the bottom leaves): the work's chroma cells
+        // and the crop's do not line up.
+        let ch = 310;
+        let crop = &rgb[..w * ch * 3];
+        let residual = |upload: bool| {
+            let query = grids(crop, w, ch, upload);
+            let pair = Pair::of(&work, (480.0, 360.0), &query, (480.0, 310.0)).unwrap();
+            chroma_agreement(&pair, &Similarity::identity()).unwrap().0
+        };
+        let (coarse, fine) = (residual(false), residual(true));
+        assert!(
+            fine < 1.5 && coarse > 3.0 * fine,
+            "coarse {coarse}, fine {fine}"
+        );
     }
 
     #[test]

@@ -472,7 +472,6 @@ impl CandidateIndex {
     }
 }
 
-/// A posting as the merge sorts it: the key above the slot.
 /// Marks `proposed` as a layout proposal among `out`, or adds it with no votes; a work
 /// proposed twice keeps its nearer distance.
 fn propose(out: &mut Vec<CandidateWork>, proposed: LayoutCandidate) {
@@ -492,6 +491,7 @@ fn propose(out: &mut Vec<CandidateWork>, proposed: LayoutCandidate) {
     }
 }
 
+/// A posting as the merge sorts it: the key above the slot.
 fn posting(key: u32, slot: u32) -> u64 {
     (u64::from(key) << 32) | u64::from(slot)
 }

@@ -334,14 +334,23 @@ pub fn extract(working: &WorkingImage) -> LocalFeatures {
     features
 }
 
-/// Local features of an upload: [`extract`], and what its caption bands leave of it
-/// ([`Uncovered`]) when it has any.
+/// Local features of an upload: [`extract`], with a finer chroma grid to compare works'
+/// cells with ([`Appearance::with_upload_chroma_of_rgb`]), and what its caption bands leave
+/// of it ([`Uncovered`]) when it has any.
 pub fn extract_upload(working: &WorkingImage) -> LocalFeatures {
-    let mut features = extract(working);
+    as_upload(extract(working), working)
+}
+
+/// A work's features ([`extract`] of `working`) as an upload's ([`extract_upload`]), without
+/// computing the keypoints again: the same image is stored as a work and matched as an upload
+/// when it is registered.
+pub fn as_upload(mut features: LocalFeatures, working: &WorkingImage) -> LocalFeatures {
     let (w, h) = (working.work_width, working.work_height);
     if features.appearance.is_empty() || working.rgb.len() != w * h * 3 {
         return features;
     }
+    features.appearance =
+        std::mem::take(&mut features.appearance).with_upload_chroma_of_rgb(&working.rgb, w, h);
     let Some(rows) = caption::uncovered_rows(&working.luma8, w, h) else {
         return features;
     };
@@ -352,7 +361,7 @@ pub fn extract_upload(working: &WorkingImage) -> LocalFeatures {
         y1: rows.end,
     };
     let appearance = Appearance::of_luma(&crop(&working.luma8, w, 1, rect), w, rows.len())
-        .with_chroma_of_rgb(&crop(&working.rgb, w, 3, rect), w, rows.len());
+        .with_upload_chroma_of_rgb(&crop(&working.rgb, w, 3, rect), w, rows.len());
     // The bands' rows in the feature image, which may be smaller than the working image.
     let to_features = |y: usize| (y * usize::from(features.height) / h) as u16;
     features.uncovered = Some(Uncovered {
