@@ -48,7 +48,8 @@ impl Rect {
     }
 }
 
-fn median(line: &[u8]) -> u8 {
+/// The median level of a non-empty line of pixels.
+pub(crate) fn median(line: &[u8]) -> u8 {
     let mut sorted = line.to_vec();
     sorted.sort_unstable();
     sorted[sorted.len() / 2]
