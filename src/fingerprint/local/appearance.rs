@@ -483,7 +483,8 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
     let cell_h = pair.work_size.1 / ch as f64;
     let to_grid_x = f64::from(query.chroma_width) / pair.query_size.0;
     let to_grid_y = f64::from(query.chroma_height) / pair.query_size.1;
-    // The query's mean chroma over the part of a work cell's footprint inside the query.
+    // The query's mean chroma over the part of a work cell's footprint inside the query;
+    // `None` when none of its sample points is.
     let footprint_mean = |x: usize, y: usize| {
         let (mut sum, mut n) = ([0.0, 0.0], 0.0);
         for i in 0..FOOTPRINT_SAMPLES {
@@ -499,12 +500,7 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
                 }
             }
         }
-        if n > 0.0 {
-            [sum[0] / n, sum[1] / n]
-        } else {
-            let [qx, qy] = transform.apply([(x as f64 + 0.5) * cell_w, (y as f64 + 0.5) * cell_h]);
-            query.sample_chroma(qx * to_grid_x, qy * to_grid_y)
-        }
+        (n > 0.0).then(|| [sum[0] / n, sum[1] / n])
     };
     let mut pairs: Vec<([f64; 2], [f64; 2])> = Vec::with_capacity(cw * ch);
     for y in 0..ch {
@@ -514,7 +510,9 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
             if pair.inside_query(qx, qy) {
                 let [cb, cr] = work.chroma[y * cw + x];
                 let own = [f64::from(cb) - 128.0, f64::from(cr) - 128.0];
-                pairs.push((own, footprint_mean(x, y)));
+                let seen = footprint_mean(x, y)
+                    .unwrap_or_else(|| query.sample_chroma(qx * to_grid_x, qy * to_grid_y));
+                pairs.push((own, seen));
             }
         }
     }
