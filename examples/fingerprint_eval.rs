@@ -21,6 +21,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use provenance_ledger::fingerprint::index::PDQ_MIN_QUALITY;
+use provenance_ledger::fingerprint::local::appearance::Alignment;
 use provenance_ledger::fingerprint::local::{
     self, CandidateIndex, GeometryParams, LocalFeatures, VERIFY_TOP,
 };
@@ -50,6 +51,22 @@ fn thread_cpu_ns() -> Option<u64> {
     // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// An alignment as the driver records it: [work, layout distance, luma correlation, chroma
+/// residual, work chroma, luma gain, luma shift, chroma gain, plain correlation].
+fn alignment_json(work: u64, distance: Option<u32>, a: &Alignment) -> serde_json::Value {
+    serde_json::json!([
+        work,
+        distance,
+        a.luma.correlation,
+        a.chroma_residual,
+        a.work_chroma,
+        a.luma_gain,
+        a.luma_shift,
+        a.chroma_gain,
+        a.plain_correlation
+    ])
 }
 
 fn main() {
@@ -166,30 +183,20 @@ fn main() {
                 // [work, layout distance, luma correlation, chroma residual, work chroma].
                 let aligned_of = |query: &LocalFeatures, work: u64, distance: Option<u32>| {
                     let w = features.get(&work)?;
-                    let size = |f: &LocalFeatures| (f64::from(f.width), f64::from(f.height));
                     let a = local::appearance::align(
                         &w.appearance,
-                        size(w),
+                        w.size(),
                         &query.appearance,
-                        size(query),
+                        query.size(),
                     )?;
-                    Some(serde_json::json!([
-                        work,
-                        distance,
-                        a.luma.correlation,
-                        a.chroma_residual,
-                        a.work_chroma,
-                        a.luma_gain,
-                        a.luma_shift,
-                        a.chroma_gain,
-                        a.plain_correlation
-                    ]))
+                    Some(alignment_json(work, distance, &a))
                 };
                 // Rows of the feature image a caption band leaves, when one was found.
                 let uncovered_rows = local_true.as_ref().and_then(|(query, _)| {
                     let u = query.uncovered.as_ref()?;
                     Some([u.top, u.bottom, query.height])
                 });
+                let filled_corners = local_true.as_ref().map(|(query, _)| query.filled_corners);
                 let local_aligned: Option<Vec<serde_json::Value>> =
                     local_true.as_ref().map(|(query, found)| {
                         let mut out: Vec<serde_json::Value> = found
@@ -217,6 +224,32 @@ fn main() {
                         .collect();
                     if expected >= 0 {
                         out.extend(aligned_of(&view, expected as u64, None));
+                    }
+                    Some(out)
+                });
+                // For an upload with filled corners: every layout-proposed work, and the true
+                // one, aligned as a whole turned copy; the same fields as above.
+                let local_aligned_turned = local_true.as_ref().and_then(|(query, found)| {
+                    if !query.filled_corners {
+                        return None;
+                    }
+                    let turned_of = |work: u64, distance: Option<u32>| {
+                        let w = features.get(&work)?;
+                        let a = local::appearance::align_turned(
+                            &w.appearance,
+                            w.size(),
+                            &query.appearance,
+                            query.size(),
+                        )?;
+                        Some(alignment_json(work, distance, &a))
+                    };
+                    let mut out: Vec<serde_json::Value> = found
+                        .iter()
+                        .filter(|c| c.layout_distance.is_some() && c.work != expected as u64)
+                        .filter_map(|c| turned_of(c.work, c.layout_distance))
+                        .collect();
+                    if expected >= 0 {
+                        out.extend(turned_of(expected as u64, None));
                     }
                     Some(out)
                 });
@@ -306,6 +339,8 @@ fn main() {
                     "local_aligned": local_aligned,
                     "local_cpu_ms": local_cpu_ms,
                     "uncovered_rows": uncovered_rows,
+                    "filled_corners": filled_corners,
+                    "local_aligned_turned": local_aligned_turned,
                     "local_aligned_uncovered": local_aligned_uncovered,
                     "wrong_match": outcome.candidates.iter().any(|c| c.work_id != expected && c.decision == provenance_ledger::fingerprint::Decision::Match),
                     "quality": fp.pdq_quality,

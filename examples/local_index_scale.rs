@@ -95,6 +95,7 @@ fn filler(id: u64, pool: &[Descriptor], layouts: &[Appearance]) -> LocalFeatures
         features,
         appearance,
         uncovered: None,
+        filled_corners: false,
     }
 }
 

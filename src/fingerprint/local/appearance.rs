@@ -262,6 +262,25 @@ impl<'a> Pair<'a> {
     /// `(work cell, query sample)` for every `stride`-th work cell in each direction whose
     /// centre `transform` puts inside the query.
     fn luma_pairs(&self, transform: &Similarity, stride: usize) -> Vec<(f64, f64)> {
+        self.luma_pairs_where(transform, stride, |_| true)
+    }
+
+    /// [`Pair::luma_pairs`] of every cell, keeping only query samples made of the work's pixels
+    /// alone (see [`Pair::sees_only_work`]).
+    fn clean_luma_pairs(&self, transform: &Similarity) -> Vec<(f64, f64)> {
+        let Some(inverse) = transform.inverse() else {
+            return Vec::new();
+        };
+        let reach = self.query_cell(self.query.width, self.query.height);
+        self.luma_pairs_where(transform, 1, |q| self.sees_only_work(&inverse, q, reach))
+    }
+
+    fn luma_pairs_where(
+        &self,
+        transform: &Similarity,
+        stride: usize,
+        keep: impl Fn([f64; 2]) -> bool,
+    ) -> Vec<(f64, f64)> {
         let (work, query) = (self.work, self.query);
         let (ww, wh) = (usize::from(work.width), usize::from(work.height));
         let cell_w = self.work_size.0 / ww as f64;
@@ -273,7 +292,7 @@ impl<'a> Pair<'a> {
             for x in (0..ww).step_by(stride) {
                 let centre = [(x as f64 + 0.5) * cell_w, (y as f64 + 0.5) * cell_h];
                 let [qx, qy] = transform.apply(centre);
-                if self.inside_query(qx, qy) {
+                if self.inside_query(qx, qy) && keep([qx, qy]) {
                     let seen = query.sample(qx * to_grid_x, qy * to_grid_y);
                     pairs.push((f64::from(work.cells[y * ww + x]), seen));
                 }
@@ -284,6 +303,36 @@ impl<'a> Pair<'a> {
 
     fn inside_query(&self, qx: f64, qy: f64) -> bool {
         qx >= 0.0 && qy >= 0.0 && qx < self.query_size.0 && qy < self.query_size.1
+    }
+
+    /// The size, in query feature-image pixels, of a cell of a `width` x `height` query grid.
+    fn query_cell(&self, width: u8, height: u8) -> [f64; 2] {
+        [
+            self.query_size.0 / f64::from(width.max(1)),
+            self.query_size.1 / f64::from(height.max(1)),
+        ]
+    }
+
+    /// Whether a query grid sample at `q` is made of the work's pixels alone under the
+    /// transform whose inverse is `inverse`: the query pixels within `reach` of `q` (one grid
+    /// cell: what a bilinear sample of area-averaged cells mostly blends), inside the query's
+    /// frame, all map inside the work. Along a turned copy's edges the grid cells average the
+    /// fill of its corners with the picture.
+    fn sees_only_work(&self, inverse: &Similarity, q: [f64; 2], reach: [f64; 2]) -> bool {
+        // Points on the work's own border map a rounding error either way.
+        const SLACK: f64 = 1e-6;
+        let (qw, qh) = self.query_size;
+        let (ww, wh) = self.work_size;
+        let xs = [(q[0] - reach[0]).max(0.0), (q[0] + reach[0]).min(qw)];
+        let ys = [(q[1] - reach[1]).max(0.0), (q[1] + reach[1]).min(qh)];
+        // The work is a rectangle and the map a similarity: the box is inside when its
+        // corners are.
+        xs.iter().all(|&x| {
+            ys.iter().all(|&y| {
+                let [wx, wy] = inverse.apply([x, y]);
+                (-SLACK..=ww + SLACK).contains(&wx) && (-SLACK..=wh + SLACK).contains(&wy)
+            })
+        })
     }
 }
 
@@ -424,11 +473,79 @@ pub fn align(
         }
     }
     let transform = best?.1.transform(&pair);
-    let overlap = pair.luma_pairs(&transform, 1);
+    measure(&pair, transform, Samples::All)
+}
+
+/// Turns (degrees) [`align_turned`] tries, each way: as far as [`align`]'s search reaches.
+const TURN_REACH: f64 = 7.5;
+/// Step between the turns [`align_turned`] tries.
+const TURN_STEP: f64 = 0.5;
+
+/// [`align`] for an upload that shows its whole work turned by a few degrees, its uncovered
+/// corners filled ([`super::corners`]): a turn about the centre, on the same canvas or on one
+/// grown to hold the turned picture, every [`TURN_STEP`] up to [`TURN_REACH`] each way. Such an
+/// upload is no crop (cropping would have cut its filled corners away), and on a smooth
+/// picture [`align`]'s search preferred a zoomed-in crop to the turn (a gradient correlates at
+/// any zoom; its tones do not), judged with the query cells along the edges that blend the
+/// fill. Here those cells are set aside, in the search and in the measures.
+pub fn align_turned(
+    work: &Appearance,
+    work_size: (f64, f64),
+    query: &Appearance,
+    query_size: (f64, f64),
+) -> Option<Alignment> {
+    if !work.has_chroma() || !query.has_chroma() {
+        return None;
+    }
+    let pair = Pair::of(work, work_size, query, query_size)?;
+    let (ww, wh) = work_size;
+    let steps = (TURN_REACH / TURN_STEP).round() as i32;
+    let mut best: Option<(f64, Similarity)> = None;
+    for i in -steps..=steps {
+        let angle = f64::from(i) * TURN_STEP;
+        let (sin, cos) = angle.to_radians().sin_cos();
+        let (sin, cos) = (sin.abs(), cos.abs());
+        // The grown canvas holds the turned work's bounding box.
+        let grown = (((ww * cos + wh * sin) * (ww * sin + wh * cos)) / (ww * wh)).sqrt();
+        for share in [1.0, grown] {
+            let transform = Hypothesis {
+                share,
+                centre: [0.5, 0.5],
+                angle,
+            }
+            .transform(&pair);
+            let pairs = pair.clean_luma_pairs(&transform);
+            if pairs.len() < MIN_OVERLAP_CELLS {
+                continue;
+            }
+            let score = (pearson(&pairs) + pearson(&best_explained(pairs, KEPT_SHARE))) / 2.0;
+            if best.as_ref().is_none_or(|b| score > b.0) {
+                best = Some((score, transform));
+            }
+        }
+    }
+    measure(&pair, best?.1, Samples::OnlyWork)
+}
+
+/// Which query samples an alignment's measures read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Samples {
+    /// Every one inside the query.
+    All,
+    /// Only those made of the work's pixels alone ([`Pair::sees_only_work`]).
+    OnlyWork,
+}
+
+/// The [`Alignment`] of the pair's grids under `transform`; `None` when too few cells overlap.
+fn measure(pair: &Pair, transform: Similarity, samples: Samples) -> Option<Alignment> {
+    let overlap = match samples {
+        Samples::All => pair.luma_pairs(&transform, 1),
+        Samples::OnlyWork => pair.clean_luma_pairs(&transform),
+    };
     let tones = Line::through(&overlap);
     let plain_correlation = pearson(&overlap);
     let luma = robust_agreement(overlap)?;
-    let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(&pair, &transform)?;
+    let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(pair, &transform, samples)?;
     Some(Alignment {
         transform,
         luma,
@@ -473,7 +590,11 @@ impl Hypothesis {
 
 /// `(chroma residual, work chroma, chroma gain)` of [`Alignment`]; `None` when fewer than a
 /// quarter of the work's chroma cells land inside the query.
-fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f64)> {
+fn chroma_agreement(
+    pair: &Pair,
+    transform: &Similarity,
+    samples: Samples,
+) -> Option<(f64, f64, f64)> {
     let (work, query) = (pair.work, pair.query);
     let (cw, ch) = (
         usize::from(work.chroma_width),
@@ -483,8 +604,14 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
     let cell_h = pair.work_size.1 / ch as f64;
     let to_grid_x = f64::from(query.chroma_width) / pair.query_size.0;
     let to_grid_y = f64::from(query.chroma_height) / pair.query_size.1;
-    // The query's mean chroma over the part of a work cell's footprint inside the query;
-    // `None` when none of its sample points is.
+    let inverse = transform.inverse()?;
+    let reach = pair.query_cell(query.chroma_width, query.chroma_height);
+    let readable = |qx: f64, qy: f64| {
+        pair.inside_query(qx, qy)
+            && (samples == Samples::All || pair.sees_only_work(&inverse, [qx, qy], reach))
+    };
+    // The query's mean chroma over the part of a work cell's footprint inside the query (and
+    // made of the work alone, when asked); `None` when none of its sample points is.
     let footprint_mean = |x: usize, y: usize| {
         let (mut sum, mut n) = ([0.0, 0.0], 0.0);
         for i in 0..FOOTPRINT_SAMPLES {
@@ -493,7 +620,7 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
                     (cell as f64 + (k as f64 + 0.5) / FOOTPRINT_SAMPLES as f64) * size
                 };
                 let [qx, qy] = transform.apply([at(x, i, cell_w), at(y, j, cell_h)]);
-                if pair.inside_query(qx, qy) {
+                if readable(qx, qy) {
                     let [cb, cr] = query.sample_chroma(qx * to_grid_x, qy * to_grid_y);
                     sum = [sum[0] + cb, sum[1] + cr];
                     n += 1.0;
@@ -510,8 +637,11 @@ fn chroma_agreement(pair: &Pair, transform: &Similarity) -> Option<(f64, f64, f6
             if pair.inside_query(qx, qy) {
                 let [cb, cr] = work.chroma[y * cw + x];
                 let own = [f64::from(cb) - 128.0, f64::from(cr) - 128.0];
-                let seen = footprint_mean(x, y)
-                    .unwrap_or_else(|| query.sample_chroma(qx * to_grid_x, qy * to_grid_y));
+                let seen = match footprint_mean(x, y) {
+                    Some(mean) => mean,
+                    None if readable(qx, qy) => query.sample_chroma(qx * to_grid_x, qy * to_grid_y),
+                    None => continue,
+                };
                 pairs.push((own, seen));
             }
         }
@@ -677,19 +807,27 @@ mod tests {
     /// A smooth colour picture `w` x `h` turned by `degrees` about its centre, the corners it
     /// uncovers black (a photograph straightened without cropping): its grids with chroma.
     fn turned(w: usize, h: usize, degrees: f64) -> Appearance {
+        turned_on(w, h, degrees, (w, h))
+    }
+
+    /// [`turned`] on a `canvas` (width, height) of its own, the picture's centre at the
+    /// canvas's (an editor that grows the canvas to hold the whole turned picture).
+    fn turned_on(w: usize, h: usize, degrees: f64, canvas: (usize, usize)) -> Appearance {
         let (sin, cos) = degrees.to_radians().sin_cos();
         let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+        let (canvas_w, canvas_h) = canvas;
         let shade = |x: f64, y: f64| {
             let (fx, fy) = (x / w as f64, y / h as f64);
             let bump = (-((fx - 0.7).powi(2) + (fy - 0.3).powi(2)) * 12.0).exp();
             let dip = (-((fx - 0.25).powi(2) + (fy - 0.75).powi(2)) * 16.0).exp();
             40.0 + 90.0 * fx + 30.0 * fy + 70.0 * bump - 35.0 * dip
         };
-        let mut luma = Vec::with_capacity(w * h);
-        let mut rgb = Vec::with_capacity(w * h * 3);
-        for y in 0..h {
-            for x in 0..w {
-                let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+        let mut luma = Vec::with_capacity(canvas_w * canvas_h);
+        let mut rgb = Vec::with_capacity(canvas_w * canvas_h * 3);
+        for y in 0..canvas_h {
+            for x in 0..canvas_w {
+                let dx = x as f64 + 0.5 - canvas_w as f64 / 2.0;
+                let dy = y as f64 + 0.5 - canvas_h as f64 / 2.0;
                 let (sx, sy) = (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy);
                 let inside = sx >= 0.0 && sy >= 0.0 && sx < w as f64 && sy < h as f64;
                 let l = if inside { shade(sx, sy) as u8 } else { 0 };
@@ -701,7 +839,57 @@ mod tests {
                 });
             }
         }
-        Appearance::of_luma(&luma, w, h).with_chroma_of_rgb(&rgb, w, h)
+        Appearance::of_luma(&luma, canvas_w, canvas_h).with_chroma_of_rgb(&rgb, canvas_w, canvas_h)
+    }
+
+    #[test]
+    fn a_turned_copy_is_aligned_whole_on_either_canvas_with_its_fill_set_aside() {
+        let size = (480.0, 360.0);
+        let work = turned(480, 360, 0.0);
+        for degrees in [-5.0, 3.0, 6.5] {
+            let (sin, cos) = f64::to_radians(degrees).abs().sin_cos();
+            let grown = (
+                (480.0 * cos + 360.0 * sin).ceil() as usize,
+                (480.0 * sin + 360.0 * cos).ceil() as usize,
+            );
+            for canvas in [(480, 360), grown] {
+                let copy = turned_on(480, 360, degrees, canvas);
+                let canvas_size = (canvas.0 as f64, canvas.1 as f64);
+                let found = align_turned(&work, size, &copy, canvas_size).expect("an alignment");
+                let t = found.transform;
+                assert!(
+                    (t.angle_degrees - degrees).abs() <= TURN_STEP,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+                assert!(
+                    (t.scale - 1.0).abs() < 0.02,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+                assert!(
+                    found.luma.correlation >= 0.99,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+                // The fill set aside, the tones are the work's.
+                assert!(
+                    (found.luma_gain - 1.0).abs() < 0.1,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+                assert!(
+                    found.luma_shift.abs() < 5.0,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+                assert!(
+                    found.chroma_residual <= 4.0,
+                    "{degrees} {canvas:?}: {found:?}"
+                );
+            }
+        }
+        // A different picture turned the same way does not agree.
+        let rgb = colourful(480, 360);
+        let other = grids(&rgb, 480, 360, false);
+        let copy = turned(480, 360, 5.0);
+        let found = align_turned(&other, size, &copy, size).expect("an alignment");
+        assert!(found.luma.correlation < 0.9, "{found:?}");
     }
 
     #[test]
@@ -762,7 +950,9 @@ mod tests {
         let residual = |upload: bool| {
             let query = grids(crop, w, ch, upload);
             let pair = Pair::of(&work, (480.0, 360.0), &query, (480.0, 310.0)).unwrap();
-            chroma_agreement(&pair, &Similarity::identity()).unwrap().0
+            chroma_agreement(&pair, &Similarity::identity(), Samples::All)
+                .unwrap()
+                .0
         };
         let (coarse, fine) = (residual(false), residual(true));
         assert!(

@@ -438,11 +438,19 @@ impl CandidateIndex {
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.work.cmp(&b.work)));
         out.truncate(top);
-        // An upload with a caption is looked up by what the caption leaves of it too: the
-        // bar changes its whole layout's code.
-        let uncovered = query.uncovered.as_ref().map(|u| &u.appearance);
-        for appearance in std::iter::once(&query.appearance).chain(uncovered) {
-            let (proposals, layout_stats) = self.layouts.nearest_with_stats(appearance, LAYOUT_TOP);
+        // An upload with a caption is looked up by what the caption leaves of it too, and one
+        // turned by a few degrees by its centre turned back: the bar and the filled corners
+        // change its whole layout's code. Each lookup proposes its own nearest, so that none
+        // crowds out another's.
+        let layouts = &self.layouts;
+        let mut lookups = vec![layouts.nearest_with_stats(&query.appearance, LAYOUT_TOP)];
+        if let Some(uncovered) = &query.uncovered {
+            lookups.push(layouts.nearest_with_stats(&uncovered.appearance, LAYOUT_TOP));
+        }
+        if query.filled_corners {
+            lookups.push(layouts.nearest_turned_with_stats(&query.appearance, LAYOUT_TOP));
+        }
+        for (proposals, layout_stats) in lookups {
             stats.layout_postings_read += layout_stats.postings_read;
             stats.layout_crowded_keys += layout_stats.crowded_keys;
             for proposed in proposals {

@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 
-use super::appearance::Appearance;
+use super::appearance::{Appearance, ALIGN_ANGLES};
 
 /// Windows a work is indexed under ([`windows`]).
 pub const WINDOWS: usize = 19;
@@ -38,6 +38,11 @@ pub const MAX_POSTINGS_PER_KEY: usize = 256;
 /// A grid whose cells' standard deviation is below this (grey levels) is flat: its code is
 /// noise, and a flat picture is the global stage's to match by its exact bytes or hashes.
 const MIN_GRID_DEVIATION: f64 = 2.0;
+
+/// The share of the width and height the turned centre codes sample: the work's centred
+/// window of this share is one of [`WINDOWS`], and turned by up to 8 degrees it stays inside
+/// the frame of pictures up to 16:9.
+const ROTATED_WINDOW_SHARE: f64 = 0.8;
 
 const TABLES: usize = 4;
 const CODE_SIDE: usize = 8;
@@ -73,11 +78,35 @@ fn has_layout(grid: &Appearance) -> bool {
 fn window_code(grid: &Appearance, window: (f64, f64, f64)) -> u64 {
     let (share, left, top) = window;
     let (w, h) = (f64::from(grid.width), f64::from(grid.height));
+    code_of(grid, |u, v| ((left + share * u) * w, (top + share * v) * h))
+}
+
+/// The code of a non-empty luma grid's centred window of [`ROTATED_WINDOW_SHARE`], turned by
+/// `degrees` about the grid's centre (grid cells are square to within rounding, so the turn
+/// is taken in grid coordinates).
+///
+/// When the upload is its work turned by that angle, this is the work's centred window code:
+/// the window, turned with the picture, stays inside what the turn kept of it, away from the
+/// corners the turn filled.
+fn turned_centre_code(grid: &Appearance, degrees: f64) -> u64 {
+    let (w, h) = (f64::from(grid.width), f64::from(grid.height));
+    let (sin, cos) = degrees.to_radians().sin_cos();
+    code_of(grid, |u, v| {
+        let dx = (u - 0.5) * ROTATED_WINDOW_SHARE * w;
+        let dy = (v - 0.5) * ROTATED_WINDOW_SHARE * h;
+        (w / 2.0 + cos * dx - sin * dy, h / 2.0 + sin * dx + cos * dy)
+    })
+}
+
+/// The code of the grid sampled at `CODE_SIDE` x `CODE_SIDE` points: `point(u, v)` gives the
+/// grid coordinates of the sample at fractions `u`, `v` of the window.
+fn code_of(grid: &Appearance, point: impl Fn(f64, f64) -> (f64, f64)) -> u64 {
     let samples: Vec<f64> = (0..CODE_SIDE * CODE_SIDE)
         .map(|i| {
             let u = ((i % CODE_SIDE) as f64 + 0.5) / CODE_SIDE as f64;
             let v = ((i / CODE_SIDE) as f64 + 0.5) / CODE_SIDE as f64;
-            grid.sample((left + share * u) * w, (top + share * v) * h)
+            let (x, y) = point(u, v);
+            grid.sample(x, y)
         })
         .collect();
     let mut sorted = samples.clone();
@@ -209,29 +238,56 @@ impl LayoutIndex {
         query: &Appearance,
         top: usize,
     ) -> (Vec<LayoutCandidate>, LayoutStats) {
-        let mut stats = LayoutStats::default();
         if !has_layout(query) {
-            return (Vec::new(), stats);
+            return (Vec::new(), LayoutStats::default());
         }
-        let code = window_code(query, windows()[0]);
+        self.nearest_to_codes(&[window_code(query, windows()[0])], top)
+    }
+
+    /// Like [`LayoutIndex::nearest_with_stats`], for an upload turned by a few degrees (see
+    /// [`super::corners`]): looked up by its centre turned back by each turn the alignment
+    /// supposes ([`ALIGN_ANGLES`]; the sign is not known), the nearer code counting. A turn
+    /// moves the whole code beyond [`LAYOUT_RADIUS`] (the corners are filled and the edges
+    /// swing), while the centre turned back lands near the work's centred window.
+    pub fn nearest_turned_with_stats(
+        &self,
+        query: &Appearance,
+        top: usize,
+    ) -> (Vec<LayoutCandidate>, LayoutStats) {
+        if !has_layout(query) {
+            return (Vec::new(), LayoutStats::default());
+        }
+        let codes: Vec<u64> = ALIGN_ANGLES
+            .iter()
+            .filter(|&&degrees| degrees != 0.0)
+            .map(|&degrees| turned_centre_code(query, degrees))
+            .collect();
+        self.nearest_to_codes(&codes, top)
+    }
+
+    /// The works within [`LAYOUT_RADIUS`] of any of `codes`, by their nearest, at most `top`.
+    fn nearest_to_codes(&self, codes: &[u64], top: usize) -> (Vec<LayoutCandidate>, LayoutStats) {
+        let mut stats = LayoutStats::default();
         let mut best: HashMap<u64, u32> = HashMap::new();
-        for (t, table) in self.tables.iter().enumerate() {
-            let key = substring(code, t);
-            for probe in keys_within_two_bits(key) {
-                let Some(slots) = table.get(&probe) else {
-                    continue;
-                };
-                if slots.len() > MAX_POSTINGS_PER_KEY {
-                    stats.crowded_keys += 1;
-                    continue;
-                }
-                stats.postings_read += slots.len();
-                for &slot in slots {
-                    let slot = slot as usize;
-                    let distance = (self.codes[slot] ^ code).count_ones();
-                    if distance <= LAYOUT_RADIUS && self.alive[slot] {
-                        let d = best.entry(self.owners[slot]).or_insert(distance);
-                        *d = (*d).min(distance);
+        for &code in codes {
+            for (t, table) in self.tables.iter().enumerate() {
+                let key = substring(code, t);
+                for probe in keys_within_two_bits(key) {
+                    let Some(slots) = table.get(&probe) else {
+                        continue;
+                    };
+                    if slots.len() > MAX_POSTINGS_PER_KEY {
+                        stats.crowded_keys += 1;
+                        continue;
+                    }
+                    stats.postings_read += slots.len();
+                    for &slot in slots {
+                        let slot = slot as usize;
+                        let distance = (self.codes[slot] ^ code).count_ones();
+                        if distance <= LAYOUT_RADIUS && self.alive[slot] {
+                            let d = best.entry(self.owners[slot]).or_insert(distance);
+                            *d = (*d).min(distance);
+                        }
                     }
                 }
             }
@@ -311,6 +367,59 @@ mod tests {
             .collect();
         let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
         Appearance::of_luma(&luma, cw, ch).with_chroma_of_rgb(&rgb, cw, ch)
+    }
+
+    /// The picture of [`picture`] turned by `degrees` about its centre, as an editor turns a
+    /// photo without growing the canvas: the corners it uncovers are black.
+    fn turned(w: usize, h: usize, degrees: f64, bx: f64, by: f64) -> Appearance {
+        let (sin, cos) = degrees.to_radians().sin_cos();
+        let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+        let luma: Vec<u8> = (0..h)
+            .flat_map(|y| {
+                (0..w).map(move |x| {
+                    let (dx, dy) = (x as f64 + 0.5 - cx, y as f64 + 0.5 - cy);
+                    let (sx, sy) = (cx + cos * dx + sin * dy, cy - sin * dx + cos * dy);
+                    if !(0.0..w as f64).contains(&sx) || !(0.0..h as f64).contains(&sy) {
+                        return 0;
+                    }
+                    let (fx, fy) = (sx / w as f64, sy / h as f64);
+                    let bump = (-((fx - bx).powi(2) + (fy - by).powi(2)) * 20.0).exp();
+                    (40.0 + 100.0 * fx + 30.0 * fy + 80.0 * bump) as u8
+                })
+            })
+            .collect();
+        let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
+        Appearance::of_luma(&luma, w, h).with_chroma_of_rgb(&rgb, w, h)
+    }
+
+    #[test]
+    fn a_turned_copy_is_proposed_by_its_centre_turned_back() {
+        let mut index = LayoutIndex::default();
+        let work = picture(480, 360, 0.3, 0.6);
+        index.insert(1, &work);
+        index.insert(2, &picture(480, 360, 0.8, 0.2));
+        let work_codes = layout_codes(&work).unwrap();
+        let nearest = |code: u64| work_codes.iter().map(|c| (c ^ code).count_ones()).min();
+        for degrees in [-6.0, -5.0, -3.0, 3.0, 5.0, 6.0] {
+            let query = turned(480, 360, degrees, 0.3, 0.6);
+            let (found, _) = index.nearest_turned_with_stats(&query, LAYOUT_TOP);
+            let hit = found.first().expect("proposed");
+            assert_eq!(hit.work, 1, "{degrees}: {found:?}");
+            // No farther than by the whole code, whose corners are filled; nearer at the
+            // turns looked up.
+            let whole = nearest(window_code(&query, windows()[0])).unwrap();
+            let nearer = |a: u32, b: u32| {
+                if f64::abs(degrees) == 5.0 {
+                    a < b
+                } else {
+                    a <= b
+                }
+            };
+            assert!(
+                nearer(hit.distance, whole),
+                "{degrees}: {hit:?}, whole code {whole} bits"
+            );
+        }
     }
 
     #[test]

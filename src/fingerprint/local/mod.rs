@@ -30,6 +30,7 @@
 pub mod appearance;
 pub mod candidates;
 pub mod caption;
+pub mod corners;
 pub mod describe;
 pub mod detect;
 mod filters;
@@ -151,6 +152,9 @@ pub struct LocalFeatures {
     /// An upload's: what its caption bands leave of it, when it has any ([`caption`]). Never
     /// stored: a work is compared whole.
     pub uncovered: Option<Uncovered>,
+    /// An upload's: whether its four corners are filled with one level, as a turn without a
+    /// larger canvas leaves them ([`corners`]). Never stored.
+    pub filled_corners: bool,
 }
 
 /// The rows of an upload's feature image its caption bands leave, and their appearance
@@ -163,6 +167,11 @@ pub struct Uncovered {
 }
 
 impl LocalFeatures {
+    /// The feature image's width and height, as the alignments measure it.
+    pub fn size(&self) -> (f64, f64) {
+        (f64::from(self.width), f64::from(self.height))
+    }
+
     /// Compact, versioned bytes: a 10-byte header ("plf", version, width, height, count; little
     /// endian), 38 bytes a feature (x and y in 1/32 pixel, level, angle, 32 descriptor bytes),
     /// then the appearance's luma grid (its width and height in cells, one byte each, and a
@@ -208,6 +217,7 @@ impl LocalFeatures {
             features: Vec::new(),
             appearance: u.appearance.clone(),
             uncovered: None,
+            filled_corners: false,
         };
         Some((view, u.top))
     }
@@ -310,6 +320,7 @@ impl LocalFeatures {
             features,
             appearance,
             uncovered: None,
+            filled_corners: false,
         })
     }
 }
@@ -351,6 +362,7 @@ pub fn as_upload(mut features: LocalFeatures, working: &WorkingImage) -> LocalFe
     }
     features.appearance =
         std::mem::take(&mut features.appearance).with_upload_chroma_of_rgb(&working.rgb, w, h);
+    features.filled_corners = corners::has_filled_corners(&working.luma8, w, h);
     let Some(rows) = caption::uncovered_rows(&working.luma8, w, h) else {
         return features;
     };
@@ -422,6 +434,7 @@ pub fn extract_from_luma(luma: &[u8], width: usize, height: usize) -> LocalFeatu
         appearance: Appearance::of_luma(base.as_raw(), w as usize, h as usize),
         features,
         uncovered: None,
+        filled_corners: false,
     }
 }
 
@@ -503,8 +516,21 @@ pub fn align_pair(
     params: &GeometryParams,
     keypoints: &Verification,
 ) -> Option<Verification> {
-    let size = |f: &LocalFeatures| (f64::from(f.width), f64::from(f.height));
-    let found = appearance::align(&work.appearance, size(work), &query.appearance, size(query))?;
+    let found = appearance::align(
+        &work.appearance,
+        work.size(),
+        &query.appearance,
+        query.size(),
+    )?;
+    judge_alignment(found, params, keypoints)
+}
+
+/// A match by appearance when `found` passes every threshold of [`GeometryParams`].
+fn judge_alignment(
+    found: appearance::Alignment,
+    params: &GeometryParams,
+    keypoints: &Verification,
+) -> Option<Verification> {
     let change = params.max_aligned_tone_change;
     let tone_kept = |gain: f64| gain >= 1.0 / change && gain <= change;
     let agrees = found.luma.correlation >= params.min_aligned_correlation
@@ -545,8 +571,21 @@ fn align_upload(
         }
         Some(aligned)
     });
+    // An upload with filled corners may be its work turned, whole.
+    let turned = query
+        .filled_corners
+        .then(|| {
+            appearance::align_turned(
+                &work.appearance,
+                work.size(),
+                &query.appearance,
+                query.size(),
+            )
+        })
+        .flatten()
+        .and_then(|found| judge_alignment(found, params, keypoints));
     let correlation = |v: &Verification| v.appearance.unwrap_or(f64::NEG_INFINITY);
-    [whole, uncovered]
+    [whole, uncovered, turned]
         .into_iter()
         .flatten()
         .max_by(|a, b| correlation(a).total_cmp(&correlation(b)))

@@ -541,6 +541,7 @@ fn features_stored_before_the_chroma_grid_are_still_read() {
             ..Appearance::default()
         },
         uncovered: None,
+        filled_corners: false,
     };
     let mut bytes = old.to_bytes();
     bytes[3] = 2;
@@ -800,5 +801,55 @@ fn a_smooth_picture_under_a_caption_is_aligned_by_what_the_caption_leaves() {
     .unwrap();
     let other = extract_upload(&other);
     assert!(other.uncovered.is_some());
+    assert!(!search_by(&other).iter().any(|m| m.verification.is_match()));
+}
+
+#[test]
+fn a_smooth_picture_turned_on_its_canvas_is_proposed_and_aligned_whole() {
+    let work_img = smooth_picture(false);
+    let work = features(&png(&work_img));
+    let mut index = CandidateIndex::default();
+    index.insert(1, &work);
+    let params = GeometryParams::default();
+    let search_by =
+        |query: &LocalFeatures| search(&index, query, VERIFY_TOP, &params, |_| Some(work.clone()));
+    // Turns between [`appearance::align`]'s steps (2.5 degrees apart once refined), so that
+    // only the turned alignment finds them within half a degree.
+    for degrees in [-3.5f32, 4.0] {
+        // Turned about its centre on the same canvas, the uncovered corners black, as an
+        // editor straightens a photograph.
+        let turned = rotate_about_center(
+            &work_img,
+            degrees.to_radians(),
+            Interpolation::Bilinear,
+            Border::Constant(Rgb([0, 0, 0])),
+        );
+        let query = extract_upload(&decode(&jpeg(&turned, 90), &DecodeLimits::default()).unwrap());
+        assert!(query.filled_corners, "{degrees}");
+        let found = search_by(&query);
+        let hit = found.first().expect("proposed by its turned centre");
+        assert!(hit.verification.is_match(), "{degrees}: {hit:?}");
+        let alignment = hit.verification.alignment.expect("aligned");
+        assert!(
+            (alignment.transform.angle_degrees.abs() - f64::from(degrees.abs())).abs() <= 0.5,
+            "{degrees}: {alignment:?}"
+        );
+        assert!(
+            (alignment.luma_gain - 1.0).abs() < 0.1,
+            "{degrees}: {alignment:?}"
+        );
+    }
+    // The work itself has no filled corners; a different picture turned the same way is no
+    // copy of it.
+    let plain = extract_upload(&decode(&png(&work_img), &DecodeLimits::default()).unwrap());
+    assert!(!plain.filled_corners);
+    let other = rotate_about_center(
+        &smooth_picture(true),
+        5f32.to_radians(),
+        Interpolation::Bilinear,
+        Border::Constant(Rgb([0, 0, 0])),
+    );
+    let other = extract_upload(&decode(&jpeg(&other, 90), &DecodeLimits::default()).unwrap());
+    assert!(other.filled_corners);
     assert!(!search_by(&other).iter().any(|m| m.verification.is_match()));
 }
