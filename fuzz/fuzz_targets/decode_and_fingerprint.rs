@@ -67,9 +67,11 @@ fuzz_target!(|data: &[u8]| {
         let verified = local::verify_candidates(&upload, &found, &GeometryParams::default(), |_| {
             Some(features.clone())
         });
-        let size = (f64::from(features.width), f64::from(features.height));
-        if let Some(own) =
-            local::appearance::align(&features.appearance, size, &features.appearance, size)
+        let size = features.size();
+        let aligners = [local::appearance::align, local::appearance::align_turned];
+        for own in aligners
+            .iter()
+            .filter_map(|align| align(&features.appearance, size, &features.appearance, size))
         {
             assert!(own.luma.correlation.is_finite() && own.chroma_residual.is_finite());
         }
