@@ -21,7 +21,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use provenance_ledger::fingerprint::index::PDQ_MIN_QUALITY;
-use provenance_ledger::fingerprint::local::appearance::Alignment;
+use provenance_ledger::fingerprint::local::appearance::{Alignment, Appearance};
 use provenance_ledger::fingerprint::local::{
     self, CandidateIndex, GeometryParams, LocalFeatures, VERIFY_TOP,
 };
@@ -52,6 +52,9 @@ fn thread_cpu_ns() -> Option<u64> {
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
+
+/// [`local::appearance::align`] or one of its variants.
+type Aligner = fn(&Appearance, (f64, f64), &Appearance, (f64, f64)) -> Option<Alignment>;
 
 /// An alignment as the driver records it: [work, layout distance, luma correlation, chroma
 /// residual, work chroma, luma gain, luma shift, chroma gain, plain correlation].
@@ -181,15 +184,14 @@ fn main() {
                 };
                 // Every candidate the layout index proposed, aligned whatever the thresholds:
                 // [work, layout distance, luma correlation, chroma residual, work chroma].
+                let aligned_with =
+                    |align: Aligner, query: &LocalFeatures, work: u64, distance: Option<u32>| {
+                        let w = features.get(&work)?;
+                        let a = align(&w.appearance, w.size(), &query.appearance, query.size())?;
+                        Some(alignment_json(work, distance, &a))
+                    };
                 let aligned_of = |query: &LocalFeatures, work: u64, distance: Option<u32>| {
-                    let w = features.get(&work)?;
-                    let a = local::appearance::align(
-                        &w.appearance,
-                        w.size(),
-                        &query.appearance,
-                        query.size(),
-                    )?;
-                    Some(alignment_json(work, distance, &a))
+                    aligned_with(local::appearance::align, query, work, distance)
                 };
                 // Rows of the feature image a caption band leaves, when one was found.
                 let uncovered_rows = local_true.as_ref().and_then(|(query, _)| {
@@ -234,14 +236,7 @@ fn main() {
                         return None;
                     }
                     let turned_of = |work: u64, distance: Option<u32>| {
-                        let w = features.get(&work)?;
-                        let a = local::appearance::align_turned(
-                            &w.appearance,
-                            w.size(),
-                            &query.appearance,
-                            query.size(),
-                        )?;
-                        Some(alignment_json(work, distance, &a))
+                        aligned_with(local::appearance::align_turned, query, work, distance)
                     };
                     let mut out: Vec<serde_json::Value> = found
                         .iter()

@@ -259,6 +259,20 @@ impl<'a> Pair<'a> {
             })
     }
 
+    /// [`Pair::of`], and `None` also when either side lacks a chroma grid: the alignments
+    /// judge colour.
+    fn with_chroma(
+        work: &'a Appearance,
+        work_size: (f64, f64),
+        query: &'a Appearance,
+        query_size: (f64, f64),
+    ) -> Option<Self> {
+        if !work.has_chroma() || !query.has_chroma() {
+            return None;
+        }
+        Pair::of(work, work_size, query, query_size)
+    }
+
     /// `(work cell, query sample)` for every `stride`-th work cell in each direction whose
     /// centre `transform` puts inside the query.
     fn luma_pairs(&self, transform: &Similarity, stride: usize) -> Vec<(f64, f64)> {
@@ -413,10 +427,7 @@ pub fn align(
     query: &Appearance,
     query_size: (f64, f64),
 ) -> Option<Alignment> {
-    if !work.has_chroma() || !query.has_chroma() {
-        return None;
-    }
-    let pair = Pair::of(work, work_size, query, query_size)?;
+    let pair = Pair::with_chroma(work, work_size, query, query_size)?;
     // Scored on the best-agreeing cells too, as the winner is judged: by plain correlation
     // alone a rotation's black corners steered the coarse pass to a neighbouring transform,
     // and on mostly flat illustrations the winner's best-agreeing cells were flat ones only
@@ -494,10 +505,7 @@ pub fn align_turned(
     query: &Appearance,
     query_size: (f64, f64),
 ) -> Option<Alignment> {
-    if !work.has_chroma() || !query.has_chroma() {
-        return None;
-    }
-    let pair = Pair::of(work, work_size, query, query_size)?;
+    let pair = Pair::with_chroma(work, work_size, query, query_size)?;
     let (ww, wh) = work_size;
     let steps = (TURN_REACH / TURN_STEP).round() as i32;
     let mut best: Option<(f64, Similarity)> = None;

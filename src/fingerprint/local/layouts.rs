@@ -42,7 +42,7 @@ const MIN_GRID_DEVIATION: f64 = 2.0;
 /// The share of the width and height the turned centre codes sample: the work's centred
 /// window of this share is one of [`WINDOWS`], and turned by up to 8 degrees it stays inside
 /// the frame of pictures up to 16:9.
-const ROTATED_WINDOW_SHARE: f64 = 0.8;
+const TURNED_WINDOW_SHARE: f64 = 0.8;
 
 const TABLES: usize = 4;
 const CODE_SIDE: usize = 8;
@@ -81,7 +81,7 @@ fn window_code(grid: &Appearance, window: (f64, f64, f64)) -> u64 {
     code_of(grid, |u, v| ((left + share * u) * w, (top + share * v) * h))
 }
 
-/// The code of a non-empty luma grid's centred window of [`ROTATED_WINDOW_SHARE`], turned by
+/// The code of a non-empty luma grid's centred window of [`TURNED_WINDOW_SHARE`], turned by
 /// `degrees` about the grid's centre (grid cells are square to within rounding, so the turn
 /// is taken in grid coordinates).
 ///
@@ -92,8 +92,8 @@ fn turned_centre_code(grid: &Appearance, degrees: f64) -> u64 {
     let (w, h) = (f64::from(grid.width), f64::from(grid.height));
     let (sin, cos) = degrees.to_radians().sin_cos();
     code_of(grid, |u, v| {
-        let dx = (u - 0.5) * ROTATED_WINDOW_SHARE * w;
-        let dy = (v - 0.5) * ROTATED_WINDOW_SHARE * h;
+        let dx = (u - 0.5) * TURNED_WINDOW_SHARE * w;
+        let dy = (v - 0.5) * TURNED_WINDOW_SHARE * h;
         (w / 2.0 + cos * dx - sin * dy, h / 2.0 + sin * dx + cos * dy)
     })
 }
@@ -238,10 +238,7 @@ impl LayoutIndex {
         query: &Appearance,
         top: usize,
     ) -> (Vec<LayoutCandidate>, LayoutStats) {
-        if !has_layout(query) {
-            return (Vec::new(), LayoutStats::default());
-        }
-        self.nearest_to_codes(&[window_code(query, windows()[0])], top)
+        self.nearest_by(query, top, |grid| vec![window_code(grid, windows()[0])])
     }
 
     /// Like [`LayoutIndex::nearest_with_stats`], for an upload turned by a few degrees (see
@@ -254,22 +251,29 @@ impl LayoutIndex {
         query: &Appearance,
         top: usize,
     ) -> (Vec<LayoutCandidate>, LayoutStats) {
-        if !has_layout(query) {
-            return (Vec::new(), LayoutStats::default());
-        }
-        let codes: Vec<u64> = ALIGN_ANGLES
-            .iter()
-            .filter(|&&degrees| degrees != 0.0)
-            .map(|&degrees| turned_centre_code(query, degrees))
-            .collect();
-        self.nearest_to_codes(&codes, top)
+        self.nearest_by(query, top, |grid| {
+            ALIGN_ANGLES
+                .iter()
+                .filter(|&&degrees| degrees != 0.0)
+                .map(|&degrees| turned_centre_code(grid, degrees))
+                .collect()
+        })
     }
 
-    /// The works within [`LAYOUT_RADIUS`] of any of `codes`, by their nearest, at most `top`.
-    fn nearest_to_codes(&self, codes: &[u64], top: usize) -> (Vec<LayoutCandidate>, LayoutStats) {
+    /// The works within [`LAYOUT_RADIUS`] of any of the `codes` of the query's grid, by their
+    /// nearest, at most `top`; none for an empty or flat grid.
+    fn nearest_by(
+        &self,
+        query: &Appearance,
+        top: usize,
+        codes: impl FnOnce(&Appearance) -> Vec<u64>,
+    ) -> (Vec<LayoutCandidate>, LayoutStats) {
         let mut stats = LayoutStats::default();
+        if !has_layout(query) {
+            return (Vec::new(), stats);
+        }
         let mut best: HashMap<u64, u32> = HashMap::new();
-        for &code in codes {
+        for code in codes(query) {
             for (t, table) in self.tables.iter().enumerate() {
                 let key = substring(code, t);
                 for probe in keys_within_two_bits(key) {
