@@ -384,7 +384,8 @@ impl CandidateIndex {
 
     /// The works at least `min_votes` query features hit, highest score first (then by id),
     /// at most `top` of them; then the works the layout index proposes that are not among
-    /// them (at most [`LAYOUT_TOP`], nearest first), with no votes.
+    /// them (at most [`LAYOUT_TOP`] from each layout lookup: the whole upload's, what its
+    /// caption bands leave, its centre turned back when its corners are filled), with no votes.
     pub fn candidates(&self, query: &LocalFeatures, top: usize) -> Vec<CandidateWork> {
         self.candidates_with_stats(query, top).0
     }

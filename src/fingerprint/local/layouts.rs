@@ -8,7 +8,8 @@
 //! middles and centre). A code samples its window at 8 x 8 points and sets a bit where the
 //! sample is brighter than the window's median, as an average hash does. An upload's code is
 //! its whole grid's: a copy that shows 75-100% of its work lands close to the code of the
-//! window nearest to what it shows.
+//! window nearest to what it shows. An upload turned by a few degrees is also looked up by its
+//! centre turned back ([`LayoutIndex::nearest_turned_with_stats`]).
 //!
 //! Lookup is multi-index hashing (Norouzi, Punjani and Fleet, TPAMI 2014) with four 16-bit
 //! tables: every code within [`LAYOUT_RADIUS`] bits of the query agrees with it within 2 bits
