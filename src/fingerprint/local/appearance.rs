@@ -612,11 +612,17 @@ fn chroma_agreement(
     let cell_h = pair.work_size.1 / ch as f64;
     let to_grid_x = f64::from(query.chroma_width) / pair.query_size.0;
     let to_grid_y = f64::from(query.chroma_height) / pair.query_size.1;
-    let inverse = transform.inverse()?;
+    // Only the turned alignment sets samples aside; the others need no inverse.
+    let only_work = match samples {
+        Samples::All => None,
+        Samples::OnlyWork => Some(transform.inverse()?),
+    };
     let reach = pair.query_cell(query.chroma_width, query.chroma_height);
     let readable = |qx: f64, qy: f64| {
         pair.inside_query(qx, qy)
-            && (samples == Samples::All || pair.sees_only_work(&inverse, [qx, qy], reach))
+            && only_work
+                .as_ref()
+                .is_none_or(|inverse| pair.sees_only_work(inverse, [qx, qy], reach))
     };
     // The query's mean chroma over the part of a work cell's footprint inside the query (and
     // made of the work alone, when asked); `None` when none of its sample points is.
