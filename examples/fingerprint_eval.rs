@@ -57,7 +57,7 @@ fn thread_cpu_ns() -> Option<u64> {
 type Aligner = fn(&Appearance, (f64, f64), &Appearance, (f64, f64)) -> Option<Alignment>;
 
 /// An alignment as the driver records it: [work, layout distance, luma correlation, chroma
-/// residual, work chroma, luma gain, luma shift, chroma gain, plain correlation].
+/// residual, work chroma, luma gain, luma shift, chroma gain, plain correlation, luma ratio].
 fn alignment_json(work: u64, distance: Option<u32>, a: &Alignment) -> serde_json::Value {
     serde_json::json!([
         work,
@@ -68,7 +68,8 @@ fn alignment_json(work: u64, distance: Option<u32>, a: &Alignment) -> serde_json
         a.luma_gain,
         a.luma_shift,
         a.chroma_gain,
-        a.plain_correlation
+        a.plain_correlation,
+        a.luma_ratio
     ])
 }
 

@@ -385,6 +385,10 @@ pub const ALIGN_ANGLES: [f64; 3] = [-5.0, 0.0, 5.0];
 const ALIGN_STEP: f64 = 0.05;
 /// Coarse hypotheses refined around.
 const ALIGN_REFINED: usize = 3;
+/// Search scores this close to the best are a tie, broken by the tones ([`least_tone_change`]).
+const ALIGN_TIE: f64 = 0.002;
+/// Tone changes (|ln| of the luma gain) this close to the least are alike: 5%.
+const TONE_SLACK: f64 = 0.05;
 
 /// What [`align`] found: the transform under which the work's grids best explain the
 /// query's, and how well they do.
@@ -406,6 +410,10 @@ pub struct Alignment {
     /// picture of the same shape is usually lighter, darker or flatter.
     pub luma_gain: f64,
     pub luma_shift: f64,
+    /// The query's mean luma over the work's, on the same cells (0 for a black work): a
+    /// brightness edit (an exposure change) scales the tones, moving the mean of a light
+    /// picture far more than a dark one's.
+    pub luma_ratio: f64,
     /// The gain fitted to the chroma (clamped to 0.6-1.6).
     pub chroma_gain: f64,
     /// Pearson correlation over every overlapping cell (no overlay set aside).
@@ -428,18 +436,9 @@ pub fn align(
     query_size: (f64, f64),
 ) -> Option<Alignment> {
     let pair = Pair::with_chroma(work, work_size, query, query_size)?;
-    // Scored on the best-agreeing cells too, as the winner is judged: by plain correlation
-    // alone a rotation's black corners steered the coarse pass to a neighbouring transform,
-    // and on mostly flat illustrations the winner's best-agreeing cells were flat ones only
-    // (correlation 0). Not on them alone: on a two-tone picture any transform that keeps the
-    // tones apart explains 80% of the cells perfectly, and the plain correlation tells those
-    // apart. Measured: docs/BENCHMARKS-fingerprint.md, "Alignment search score".
     let score = |h: &Hypothesis, stride: usize| {
         let pairs = pair.luma_pairs(&h.transform(&pair), stride);
-        (pairs.len() * stride * stride >= MIN_OVERLAP_CELLS).then(|| {
-            let plain = pearson(&pairs);
-            (plain + pearson(&best_explained(pairs, KEPT_SHARE))) / 2.0
-        })
+        (pairs.len() * stride * stride >= MIN_OVERLAP_CELLS).then(|| Scored::of(pairs))
     };
     let mut coarse: Vec<(f64, Hypothesis)> = Vec::new();
     for &share in &ALIGN_SHARES {
@@ -455,14 +454,14 @@ pub fn align(
                         angle,
                     };
                     if let Some(s) = score(&h, 2) {
-                        coarse.push((s, h));
+                        coarse.push((s.score, h));
                     }
                 }
             }
         }
     }
     coarse.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut best: Option<(f64, Hypothesis)> = None;
+    let mut refined: Vec<(Scored, Similarity)> = Vec::new();
     for (_, h) in coarse.into_iter().take(ALIGN_REFINED) {
         for ds in [-0.025, 0.0, 0.025] {
             for dx in [-0.025, 0.0, 0.025] {
@@ -474,17 +473,15 @@ pub fn align(
                             angle: h.angle + da,
                         };
                         if let Some(s) = score(&near, 1) {
-                            if best.as_ref().is_none_or(|b| s > b.0) {
-                                best = Some((s, near));
-                            }
+                            refined.push((s, near.transform(&pair)));
                         }
                     }
                 }
             }
         }
     }
-    let transform = best?.1.transform(&pair);
-    measure(&pair, transform, Samples::All)
+    let chosen = least_tone_change(refined)?;
+    measure(&pair, chosen, Samples::All)
 }
 
 /// Turns (degrees) [`align_turned`] tries, each way: as far as [`align`]'s search reaches.
@@ -508,7 +505,7 @@ pub fn align_turned(
     let pair = Pair::with_chroma(work, work_size, query, query_size)?;
     let (ww, wh) = work_size;
     let steps = (TURN_REACH / TURN_STEP).round() as i32;
-    let mut best: Option<(f64, Similarity)> = None;
+    let mut scored: Vec<(Scored, Similarity)> = Vec::new();
     for i in -steps..=steps {
         let angle = f64::from(i) * TURN_STEP;
         let (sin, cos) = angle.to_radians().sin_cos();
@@ -526,13 +523,63 @@ pub fn align_turned(
             if pairs.len() < MIN_OVERLAP_CELLS {
                 continue;
             }
-            let score = (pearson(&pairs) + pearson(&best_explained(pairs, KEPT_SHARE))) / 2.0;
-            if best.as_ref().is_none_or(|b| score > b.0) {
-                best = Some((score, transform));
-            }
+            scored.push((Scored::of(pairs), transform));
         }
     }
-    measure(&pair, best?.1, Samples::OnlyWork)
+    let chosen = least_tone_change(scored)?;
+    measure(&pair, chosen, Samples::OnlyWork)
+}
+
+/// How well a transform's luma pairs agree, as the alignment searches rank them.
+#[derive(Clone, Copy, Debug)]
+struct Scored {
+    /// The mean of the plain correlation and the correlation over the [`KEPT_SHARE`] of the
+    /// pairs that agree best. Not on those alone: on a two-tone picture any transform that
+    /// keeps the tones apart explains 80% of the cells perfectly, and the plain correlation
+    /// tells those apart. Nor on the plain one alone: a rotation's black corners steered the
+    /// search to a neighbouring transform, and on mostly flat illustrations the winner's
+    /// best-agreeing cells were flat ones only (correlation 0). Measured:
+    /// docs/BENCHMARKS-fingerprint.md, "Alignment search score".
+    score: f64,
+    /// |ln| of the slope of the luma line through the best-agreeing pairs: 0 when the tones
+    /// are kept.
+    tone_change: f64,
+}
+
+impl Scored {
+    fn of(pairs: Vec<(f64, f64)>) -> Self {
+        let plain = pearson(&pairs);
+        let kept = best_explained(pairs, KEPT_SHARE);
+        Scored {
+            score: (plain + pearson(&kept)) / 2.0,
+            tone_change: Line::through(&kept).slope.max(1e-3).ln().abs(),
+        }
+    }
+}
+
+/// Of the `scored` transforms that explain the grids as well as the best (within
+/// [`ALIGN_TIE`]), the best-scoring one of those that leave the tones as nearly as they were
+/// as any does (within [`TONE_SLACK`]). A gradient correlates at any zoom, its tones do not: on
+/// smooth works the best score alone fell to a zoom a step off, with a luma gain of 1.35-1.45
+/// where the copy's tones were untouched. The slack keeps the score in charge where the tones
+/// tell nothing apart (the turns of a smooth picture all keep them).
+fn least_tone_change(scored: Vec<(Scored, Similarity)>) -> Option<Similarity> {
+    let top = scored
+        .iter()
+        .map(|s| s.0.score)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let tied: Vec<(Scored, Similarity)> = scored
+        .into_iter()
+        .filter(|s| s.0.score >= top - ALIGN_TIE)
+        .collect();
+    let least = tied
+        .iter()
+        .map(|s| s.0.tone_change)
+        .fold(f64::INFINITY, f64::min);
+    tied.into_iter()
+        .filter(|s| s.0.tone_change <= least + TONE_SLACK)
+        .max_by(|a, b| a.0.score.total_cmp(&b.0.score))
+        .map(|(_, transform)| transform)
 }
 
 /// Which query samples an alignment's measures read.
@@ -550,9 +597,20 @@ fn measure(pair: &Pair, transform: Similarity, samples: Samples) -> Option<Align
         Samples::All => pair.luma_pairs(&transform, 1),
         Samples::OnlyWork => pair.clean_luma_pairs(&transform),
     };
-    let tones = Line::through(&overlap);
+    if overlap.len() < MIN_OVERLAP_CELLS {
+        return None;
+    }
     let plain_correlation = pearson(&overlap);
-    let luma = robust_agreement(overlap)?;
+    let overlap_cells = overlap.len();
+    let kept = best_explained(overlap, KEPT_SHARE);
+    // The tones are read where the work shows, as the correlation is: over every cell, a
+    // white logo on a dark corner or a caption steepened the line to a gain of 1.35-1.42 on
+    // copies whose tones were untouched.
+    let tones = Line::through(&kept);
+    let luma = AppearanceAgreement {
+        correlation: pearson(&kept),
+        overlap_cells,
+    };
     let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(pair, &transform, samples)?;
     Some(Alignment {
         transform,
@@ -561,6 +619,11 @@ fn measure(pair: &Pair, transform: Similarity, samples: Samples) -> Option<Align
         work_chroma,
         luma_gain: tones.slope,
         luma_shift: tones.mean_b - tones.mean_a,
+        luma_ratio: if tones.mean_a > 1e-9 {
+            tones.mean_b / tones.mean_a
+        } else {
+            0.0
+        },
         chroma_gain,
         plain_correlation,
     })
@@ -904,6 +967,36 @@ mod tests {
         let copy = turned(480, 360, 5.0);
         let found = align_turned(&other, size, &copy, size).expect("an alignment");
         assert!(found.luma.correlation < 0.9, "{found:?}");
+    }
+
+    #[test]
+    fn of_transforms_scored_alike_the_one_keeping_the_tones_is_chosen() {
+        // A linear gradient: every zoom correlates alike, and steepens it.
+        let (w, h) = (480, 360);
+        let luma: Vec<u8> = (0..w * h)
+            .map(|i| (40 + 150 * (i % w) / w + 40 * (i / w) / h) as u8)
+            .collect();
+        let rgb: Vec<u8> = luma.iter().flat_map(|&l| [l, l / 2, 255 - l]).collect();
+        let gradient = Appearance::of_luma(&luma, w, h).with_chroma_of_rgb(&rgb, w, h);
+        let size = (480.0, 360.0);
+        let pair = Pair::with_chroma(&gradient, size, &gradient, size).unwrap();
+        let own = Similarity::identity();
+        let zoomed = Hypothesis {
+            share: 0.8,
+            centre: [0.5, 0.5],
+            angle: 0.0,
+        }
+        .transform(&pair);
+        // Scored by the pictures' pairs, the scores then set as a search might find them.
+        let scored = |transform: Similarity, score: f64| {
+            let measured = Scored::of(pair.luma_pairs(&transform, 1));
+            (Scored { score, ..measured }, transform)
+        };
+        let choose = |own_score: f64, zoomed_score: f64| {
+            least_tone_change(vec![scored(zoomed, zoomed_score), scored(own, own_score)]).unwrap()
+        };
+        assert_eq!(choose(0.999, 0.9995), own);
+        assert_eq!(choose(0.99, 0.9995), zoomed);
     }
 
     #[test]

@@ -46,12 +46,12 @@ pub struct GeometryParams {
     /// correlation, the largest chroma residual and the least chroma of the work under the
     /// transform [`super::appearance::align`] finds (see [`super::appearance::Alignment`]);
     /// the largest factor by which the copy's luma contrast or chroma may differ from the
-    /// work's, either way, and the largest shift of its mean luma (grey levels).
+    /// work's, either way: its luma contrast, its chroma and its mean luma (a brightness edit
+    /// scales the mean; a picture that is only like the work is often lighter or darker).
     pub min_aligned_correlation: f64,
     pub max_aligned_chroma_residual: f64,
     pub min_aligned_work_chroma: f64,
     pub max_aligned_tone_change: f64,
-    pub max_aligned_luma_shift: f64,
     /// RANSAC samples at most.
     pub iterations: usize,
     pub seed: u64,
@@ -72,7 +72,6 @@ impl Default for GeometryParams {
             max_aligned_chroma_residual: 6.0,
             min_aligned_work_chroma: 4.0,
             max_aligned_tone_change: 1.33,
-            max_aligned_luma_shift: 25.0,
             iterations: 500,
             seed: 7,
         }

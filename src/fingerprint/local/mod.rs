@@ -538,7 +538,10 @@ fn judge_alignment(
         && found.work_chroma >= params.min_aligned_work_chroma
         && tone_kept(found.luma_gain)
         && tone_kept(found.chroma_gain)
-        && found.luma_shift.abs() <= params.max_aligned_luma_shift;
+        // A ratio, not a difference: a brightness edit of a light picture moves its mean by
+        // 40 levels, and a dark sky 41% darker than a dark work moved it by 22 (a
+        // distractor matched when the mean's shift was bounded by 25 levels instead).
+        && tone_kept(found.luma_ratio);
     agrees.then_some(Verification {
         matches: keypoints.matches,
         inliers: 0,

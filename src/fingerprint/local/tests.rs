@@ -853,3 +853,78 @@ fn a_smooth_picture_turned_on_its_canvas_is_proposed_and_aligned_whole() {
     assert!(other.filled_corners);
     assert!(!search_by(&other).iter().any(|m| m.verification.is_match()));
 }
+
+/// `img` with `tone` applied to every channel, clipped.
+fn retoned(img: &RgbImage, tone: impl Fn(f64) -> f64) -> RgbImage {
+    let mut out = img.clone();
+    for channel in out.iter_mut() {
+        *channel = tone(f64::from(*channel)).clamp(0.0, 255.0) as u8;
+    }
+    out
+}
+
+/// A stock-photo mark: a translucent white box over the top left, the picture's darkest part.
+fn stock_mark(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    let (w, h) = out.dimensions();
+    for y in h * 3 / 100..h * 16 / 100 {
+        for x in w * 3 / 100..w * 22 / 100 {
+            let p = out.get_pixel_mut(x, y);
+            p.0 = p.0.map(|c| (f64::from(c) * 0.4 + 255.0 * 0.6) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_smooth_picture_under_a_logo_or_brightened_is_aligned_with_its_tones() {
+    let work_img = smooth_picture(false);
+    let work = features(&png(&work_img));
+    let params = GeometryParams::default();
+    let aligned = |work: &LocalFeatures, copy: &RgbImage| {
+        let query = features(&jpeg(copy, 85));
+        let keypoints = verify_pair(&query, work, &params);
+        let found = appearance::align(
+            &work.appearance,
+            work.size(),
+            &query.appearance,
+            query.size(),
+        )
+        .expect("an alignment");
+        (found, align_pair(&query, work, &params, &keypoints))
+    };
+
+    // The logo's cells are set aside from the tones as from the correlation: untouched.
+    let (found, verdict) = aligned(&work, &stock_mark(&work_img));
+    assert!((found.luma_gain - 1.0).abs() < 0.1, "{found:?}");
+    assert!((found.transform.scale - 1.0).abs() < 0.03, "{found:?}");
+    assert!(found.luma_shift.abs() < 5.0, "{found:?}");
+    assert!(verdict.is_some_and(|v| v.is_match()), "{found:?}");
+
+    // A brightness edit scales the tones: the mean of this light picture moves by 40 levels.
+    let (found, verdict) = aligned(&work, &retoned(&work_img, |c| c * 1.3));
+    assert!(found.luma_shift > 30.0, "{found:?}");
+    assert!((found.luma_ratio - 1.3).abs() < 0.05, "{found:?}");
+    assert!(verdict.is_some_and(|v| v.is_match()), "{found:?}");
+    // Twice as bright is no copy's edit the alignment accepts.
+    let (found, verdict) = aligned(&work, &retoned(&work_img, |c| c * 2.0));
+    assert!(
+        found.luma_ratio > params.max_aligned_tone_change,
+        "{found:?}"
+    );
+    assert_eq!(verdict, None, "{found:?}");
+
+    // Nor a dark picture 20 levels darker than a dark work, its contrast kept: its mean
+    // moves less than the light picture's brightened copy's, but by nearly half.
+    let dark_img = retoned(&work_img, |c| c * 0.35);
+    let (found, verdict) = aligned(
+        &features(&png(&dark_img)),
+        &retoned(&dark_img, |c| c - 20.0),
+    );
+    assert!(found.luma_ratio < 0.7, "{found:?}");
+    assert!(
+        found.luma.correlation > 0.98 && (found.luma_gain - 1.0).abs() < 0.2,
+        "{found:?}"
+    );
+    assert_eq!(verdict, None, "{found:?}");
+}
