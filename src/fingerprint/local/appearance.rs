@@ -549,10 +549,10 @@ struct Scored {
 impl Scored {
     fn of(pairs: Vec<(f64, f64)>) -> Self {
         let plain = pearson(&pairs);
-        let kept = best_explained(pairs, KEPT_SHARE);
+        let (kept, slope) = pearson_and_slope(&best_explained(pairs, KEPT_SHARE));
         Scored {
-            score: (plain + pearson(&kept)) / 2.0,
-            tone_change: Line::through(&kept).slope.max(1e-3).ln().abs(),
+            score: (plain + kept) / 2.0,
+            tone_change: slope.max(1e-3).ln().abs(),
         }
     }
 }
@@ -804,6 +804,12 @@ fn means(pairs: &[(f64, f64)]) -> (f64, f64) {
 }
 
 fn pearson(pairs: &[(f64, f64)]) -> f64 {
+    pearson_and_slope(pairs).0
+}
+
+/// The Pearson correlation of `pairs` and the slope of their least-squares line (as
+/// [`Line::through`]), from one pass: the alignment searches need both for every hypothesis.
+fn pearson_and_slope(pairs: &[(f64, f64)]) -> (f64, f64) {
     let (mean_a, mean_b) = means(pairs);
     let (mut cov, mut var_a, mut var_b) = (0.0, 0.0, 0.0);
     for &(x, y) in pairs {
@@ -812,11 +818,12 @@ fn pearson(pairs: &[(f64, f64)]) -> f64 {
         var_a += da * da;
         var_b += db * db;
     }
+    let slope = if var_a > 1e-9 { cov / var_a } else { 0.0 };
     // A uniform side has no pattern to agree with: no evidence either way.
     if var_a < 1e-9 || var_b < 1e-9 {
-        return 0.0;
+        return (0.0, slope);
     }
-    cov / (var_a * var_b).sqrt()
+    (cov / (var_a * var_b).sqrt(), slope)
 }
 
 #[cfg(test)]
