@@ -405,9 +405,10 @@ pub struct Alignment {
     /// Mean chroma magnitude (|Cb| + |Cr|) of the work's overlapping chroma cells: a grey
     /// work's chroma agrees with any grey query and so corroborates nothing.
     pub work_chroma: f64,
-    /// The least-squares line from work luma to query luma over the overlap: a crop or an
-    /// overlay leaves the tones as they were (gain near 1, shift near 0), where a different
-    /// picture of the same shape is usually lighter, darker or flatter.
+    /// The least-squares line from work luma to query luma over the overlap's cells that
+    /// agree best (those `luma` correlates): a crop or an overlay leaves the tones as they
+    /// were (gain near 1, shift near 0), where a different picture of the same shape is
+    /// usually lighter, darker or flatter.
     pub luma_gain: f64,
     pub luma_shift: f64,
     /// The query's mean luma over the work's, on the same cells (0 for a black work): a

@@ -45,9 +45,9 @@ pub struct GeometryParams {
     /// For a work the keypoints cannot verify at all, proposed by its layout: the least luma
     /// correlation, the largest chroma residual and the least chroma of the work under the
     /// transform [`super::appearance::align`] finds (see [`super::appearance::Alignment`]);
-    /// the largest factor by which the copy's luma contrast or chroma may differ from the
-    /// work's, either way: its luma contrast, its chroma and its mean luma (a brightness edit
-    /// scales the mean; a picture that is only like the work is often lighter or darker).
+    /// the largest factor by which the copy's luma contrast, chroma and mean luma may each
+    /// differ from the work's, either way (a brightness edit scales the mean; a picture that
+    /// is only like the work is often lighter or darker).
     pub min_aligned_correlation: f64,
     pub max_aligned_chroma_residual: f64,
     pub min_aligned_work_chroma: f64,
