@@ -902,7 +902,7 @@ fn a_smooth_picture_under_a_logo_or_brightened_is_aligned_with_its_tones() {
     assert!(verdict.is_some_and(|v| v.is_match()), "{found:?}");
 
     // A brightness edit scales the tones: the mean of this light picture moves by over 30
-    // levels, more than any bound on a shift that refuses look-alikes could allow.
+    // levels, which a bound on the shift refused (`docs/matching.md`, *Decision*).
     let (found, verdict) = aligned(&work, &retoned(&work_img, |c| c * 1.3));
     assert!(found.luma_shift > 30.0, "{found:?}");
     assert!((found.luma_ratio - 1.3).abs() < 0.05, "{found:?}");
