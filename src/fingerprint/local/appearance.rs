@@ -428,8 +428,8 @@ pub struct Alignment {
 /// overlaps enough.
 ///
 /// Written here because this is a search over a handful of parameters on grids of a few
-/// hundred cells: a coarse grid of hypotheses scored ([`Scored`]) on every other cell, then
-/// the best few refined by half steps, their ties broken by the tones ([`least_tone_change`]),
+/// hundred cells: a coarse grid of hypotheses scored (`Scored`) on every other cell, then
+/// the best few refined by half steps, their ties broken by the tones (`least_tone_change`),
 /// then the robust measure on the winner.
 pub fn align(
     work: &Appearance,
