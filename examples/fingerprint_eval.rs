@@ -21,7 +21,7 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use provenance_ledger::fingerprint::index::PDQ_MIN_QUALITY;
-use provenance_ledger::fingerprint::local::appearance::{Alignment, Appearance};
+use provenance_ledger::fingerprint::local::appearance::{Aligner, Alignment};
 use provenance_ledger::fingerprint::local::{
     self, CandidateIndex, GeometryParams, LocalFeatures, VERIFY_TOP,
 };
@@ -52,9 +52,6 @@ fn thread_cpu_ns() -> Option<u64> {
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
-
-/// [`local::appearance::align`] or one of its variants.
-type Aligner = fn(&Appearance, (f64, f64), &Appearance, (f64, f64)) -> Option<Alignment>;
 
 /// An alignment as the driver records it: [work, layout distance, luma correlation, chroma
 /// residual, work chroma, luma gain, luma shift, chroma gain, plain correlation, luma ratio].

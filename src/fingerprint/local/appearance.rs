@@ -361,19 +361,24 @@ pub fn agreement(
     transform: &Similarity,
 ) -> Option<AppearanceAgreement> {
     let pair = Pair::of(work, work_size, query, query_size)?;
-    robust_agreement(pair.luma_pairs(transform, 1))
+    robust_fit(pair.luma_pairs(transform, 1)).map(|(agreement, _)| agreement)
 }
 
-/// The agreement of the overlapping `(work cell, query sample)` pairs.
-fn robust_agreement(pairs: Vec<(f64, f64)>) -> Option<AppearanceAgreement> {
+/// The agreement of the overlapping `(work cell, query sample)` pairs, and the line through the
+/// pairs it keeps: the tones are read where the work shows, as the correlation is (over every
+/// cell, a white logo on a dark corner or a caption steepened the line to a gain of 1.35-1.42
+/// on copies whose tones were untouched).
+fn robust_fit(pairs: Vec<(f64, f64)>) -> Option<(AppearanceAgreement, Line)> {
     if pairs.len() < MIN_OVERLAP_CELLS {
         return None;
     }
     let overlap_cells = pairs.len();
-    Some(AppearanceAgreement {
-        correlation: pearson(&best_explained(pairs, KEPT_SHARE)),
+    let kept = best_explained(pairs, KEPT_SHARE);
+    let agreement = AppearanceAgreement {
+        correlation: pearson(&kept),
         overlap_cells,
-    })
+    };
+    Some((agreement, Line::through(&kept)))
 }
 
 /// Shares of the work's extent (along each side) that [`align`] supposes a copy shows: from
@@ -485,6 +490,9 @@ pub fn align(
     let chosen = least_tone_change(refined)?;
     measure(&pair, chosen, Samples::All)
 }
+
+/// [`align`] or [`align_turned`]: work grids and feature-image size, then the query's.
+pub type Aligner = fn(&Appearance, (f64, f64), &Appearance, (f64, f64)) -> Option<Alignment>;
 
 /// Turns (degrees) [`align_turned`] tries, each way: as far as [`align`]'s search reaches.
 const TURN_REACH: f64 = 7.5;
@@ -599,20 +607,8 @@ fn measure(pair: &Pair, transform: Similarity, samples: Samples) -> Option<Align
         Samples::All => pair.luma_pairs(&transform, 1),
         Samples::OnlyWork => pair.clean_luma_pairs(&transform),
     };
-    if overlap.len() < MIN_OVERLAP_CELLS {
-        return None;
-    }
     let plain_correlation = pearson(&overlap);
-    let overlap_cells = overlap.len();
-    let kept = best_explained(overlap, KEPT_SHARE);
-    // The tones are read where the work shows, as the correlation is: over every cell, a
-    // white logo on a dark corner or a caption steepened the line to a gain of 1.35-1.42 on
-    // copies whose tones were untouched.
-    let tones = Line::through(&kept);
-    let luma = AppearanceAgreement {
-        correlation: pearson(&kept),
-        overlap_cells,
-    };
+    let (luma, tones) = robust_fit(overlap)?;
     let (chroma_residual, work_chroma, chroma_gain) = chroma_agreement(pair, &transform, samples)?;
     Some(Alignment {
         transform,

@@ -456,13 +456,13 @@ pub fn verify_pair(
             }
         })
         .collect();
-    let work_size = (f64::from(work.width), f64::from(work.height));
+    let work_size = work.size();
     let appearance_under = |transform: Option<Similarity>| {
         appearance::agreement(
             &work.appearance,
             work_size,
             &query.appearance,
-            (f64::from(query.width), f64::from(query.height)),
+            query.size(),
             &transform?,
         )
         .map(|a| a.correlation)
@@ -516,7 +516,19 @@ pub fn align_pair(
     params: &GeometryParams,
     keypoints: &Verification,
 ) -> Option<Verification> {
-    let found = appearance::align(
+    align_and_judge(appearance::align, query, work, params, keypoints)
+}
+
+/// The alignment `aligner` finds between the two grids, a match when [`judge_alignment`]
+/// finds it passes every threshold.
+fn align_and_judge(
+    aligner: appearance::Aligner,
+    query: &LocalFeatures,
+    work: &LocalFeatures,
+    params: &GeometryParams,
+    keypoints: &Verification,
+) -> Option<Verification> {
+    let found = aligner(
         &work.appearance,
         work.size(),
         &query.appearance,
@@ -553,8 +565,9 @@ fn judge_alignment(
     })
 }
 
-/// [`align_pair`] on the whole upload and, when it has caption bands, on what they leave
-/// ([`Uncovered`]); the one whose luma agrees better when both do.
+/// [`align_pair`] on the whole upload, on what its caption bands leave when it has any
+/// ([`Uncovered`]), and as its work turned whole when its corners are filled
+/// ([`appearance::align_turned`]); the one whose luma agrees best of those that match.
 fn align_upload(
     query: &LocalFeatures,
     work: &LocalFeatures,
@@ -577,16 +590,8 @@ fn align_upload(
     // An upload with filled corners may be its work turned, whole.
     let turned = query
         .filled_corners
-        .then(|| {
-            appearance::align_turned(
-                &work.appearance,
-                work.size(),
-                &query.appearance,
-                query.size(),
-            )
-        })
-        .flatten()
-        .and_then(|found| judge_alignment(found, params, keypoints));
+        .then(|| align_and_judge(appearance::align_turned, query, work, params, keypoints))
+        .flatten();
     let correlation = |v: &Verification| v.appearance.unwrap_or(f64::NEG_INFINITY);
     [whole, uncovered, turned]
         .into_iter()
@@ -733,7 +738,7 @@ impl LocalEvidence {
         let t = verification.transform.filter(|_| verification.is_match())?;
         let query_side = f64::from(query.width.max(query.height).max(1));
         let work_side = f64::from(work.width.max(work.height).max(1));
-        let (wq, hq) = (f64::from(query.width), f64::from(query.height));
+        let (wq, hq) = query.size();
         let (ww, hw) = (f64::from(work.width.max(1)), f64::from(work.height.max(1)));
         let inverse = t.inverse()?;
         let corners = [[0.0, 0.0], [wq, 0.0], [0.0, hq], [wq, hq]].map(|c| inverse.apply(c));
